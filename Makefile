@@ -1,0 +1,84 @@
+# mtls-pam top-level Makefile.
+#
+#   make            build common/, mtlsd, mtlsctl
+#   make check      install missing deps, build, run unit + integration tests
+#   make demo       install missing deps, build, run the loopback demo
+#   make asan check build with AddressSanitizer and UBSan, then test
+#   make clean
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+PKG_CONFIG ?= pkg-config
+PKGS	:= wolfssl libconfig
+
+CC	?= cc
+WERROR	?=
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+	   -Wvla -Wcast-align $(WERROR) \
+	   -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE \
+	   -Icommon
+LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+ifeq ($(filter asan,$(MAKECMDGOALS)),asan)
+CFLAGS	:= $(filter-out -D_FORTIFY_SOURCE=2 -O2,$(CFLAGS)) -O1 \
+	   -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+# Only resolve pkg-config flags when building (deps may not be installed yet).
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CUNIT_LIBS = $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null)
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:.c=.o)
+MTLSD_SRC  := $(filter-out mtlsd/mtlsctl.c,$(wildcard mtlsd/*.c))
+MTLSD_OBJ  := $(MTLSD_SRC:.c=.o)
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+UNIT_OBJ   := $(UNIT_SRC:.c=.o)
+
+LIBCOMMON  := common/libmtlscommon.a
+BINS       := mtlsd/mtlsd mtlsd/mtlsctl
+
+.PHONY: all check demo deps asan clean install
+all: $(BINS)
+
+asan:
+	@:
+
+deps:
+	@packaging/deps.sh --check >/dev/null 2>&1 || packaging/deps.sh
+
+%.o: %.c $(wildcard common/*.h mtlsd/*.h tests/unit/*.h)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+
+mtlsd/mtlsd: $(MTLSD_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $(MTLSD_OBJ) $(LIBCOMMON) $(DEP_LIBS) -lpthread
+
+mtlsd/mtlsctl: mtlsd/mtlsctl.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ mtlsd/mtlsctl.o $(LIBCOMMON) $(DEP_LIBS)
+
+tests/unit/unit_tests: $(UNIT_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBCOMMON) $(DEP_LIBS) $(CUNIT_LIBS)
+
+check: deps
+	$(MAKE) $(BINS) tests/unit/unit_tests
+	tests/run-tests.sh
+
+demo: deps
+	$(MAKE) $(BINS)
+	tests/demo.sh
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 mtlsd/mtlsd $(DESTDIR)$(PREFIX)/sbin/mtlsd
+	install -m 0755 mtlsd/mtlsctl $(DESTDIR)$(PREFIX)/bin/mtlsctl
+
+clean:
+	rm -f common/*.o mtlsd/*.o tests/unit/*.o $(LIBCOMMON) $(BINS) \
+	    tests/unit/unit_tests

@@ -1,0 +1,1165 @@
+/*
+ * config.c: load mtlsd.conf (libconfig syntax) and check it against one
+ * table of known keys.
+ *
+ * libconfig only parses the syntax.  Which keys exist, their types, ranges
+ * and defaults come from KEYTAB below, and every error is one line
+ * "FILE:LINE: message" that names the key.
+ *
+ * Two habits of libconfig 1.5 need a second look at the text, done by a
+ * small scanner (scan_literals): integers are read with atoi(), so
+ * 4294967297 silently becomes 1, and there are no octal literals, so
+ * "mode = 0660" reads as six hundred and sixty.  The scanner records each
+ * integer assigned to a known integer key as written, so that overflow is
+ * refused and query.mode is read in octal.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+#include "error.h"
+#include "netaddr.h"
+
+#define CONFIG_FILE_MAX		(1024 * 1024)	/* bytes */
+#define LISTENER_NAME_MAX	64
+#define LABEL_MAX		(LISTENER_NAME_MAX + 32)
+#define LIT_PATH_MAX		128
+#define LIT_TEXT_MAX		48
+#define LIT_MAX			4096	/* literals kept by the scanner */
+#define SCAN_DEPTH		32
+
+enum key_type {
+	KT_STRING,	/* non-empty text without control characters */
+	KT_NAME,	/* listener name: 1..64 of [A-Za-z0-9._-] */
+	KT_PATH,	/* absolute file path */
+	KT_INT,		/* integer in [min, max] */
+	KT_MODE,	/* file mode written in octal, in [min, max] */
+	KT_BOOL,	/* true or false */
+	KT_LOGLEVEL,	/* err, warning, notice, info, debug */
+	KT_FACILITY,	/* syslog facility name */
+	KT_TLSVER,	/* "1.2" or "1.3", stored as 12 or 13 */
+	KT_LISTEN,	/* numeric host:port or [v6]:port */
+	KT_UPSTREAM	/* host:port (resolved now) or unix:/absolute/path */
+};
+
+enum key_scope {
+	SCOPE_GLOBAL,	/* a field of struct mtlsd_config */
+	SCOPE_LISTENER	/* a field of each struct listener_config */
+};
+
+#define KF_REQUIRED	0x01	/* a listener without it is an error */
+#define KF_SOCKET	0x02	/* must fit in sockaddr_un.sun_path */
+
+struct config_key {
+	const char	*path;		/* dotted: "query.mode" */
+	enum key_type	 type;
+	enum key_scope	 scope;
+	size_t		 off;		/* the field */
+	size_t		 addr_off;	/* KT_LISTEN, KT_UPSTREAM: netaddr */
+	const char	*def_text;	/* default of text keys, or NULL */
+	long long	 def_num;	/* default of numbers, booleans */
+	long long	 min;
+	long long	 max;
+	int		 flags;
+};
+
+#define LOFF(f)		offsetof(struct listener_config, f)
+
+/*
+ * The one table of known keys:
+ *	path, type, field, netaddr offset, default text, default number,
+ *	min, max, flags.
+ * G rows are fields of struct mtlsd_config, L rows of every listener.  A
+ * key's first component names its container: a group for G rows, the
+ * list of listener groups for L rows.  The table is expanded twice, into
+ * keytab[] (defaults, parsing, checks) and into known_keys[]
+ * (config_known_keys(), for the man-page check), so they cannot drift.
+ */
+#define KEYTAB(G, L)							\
+	G("user", KT_STRING, user, 0, "_mtlsd", 0, 0, 0, 0)		\
+	G("group", KT_STRING, group, 0, "_mtlsd", 0, 0, 0, 0)		\
+	G("query.socket", KT_PATH, query_socket, 0,			\
+	    "/run/mtlsd/query.sock", 0, 0, 0, KF_SOCKET)		\
+	G("query.group", KT_STRING, query_group, 0, "mtls", 0, 0, 0, 0)	\
+	G("query.mode", KT_MODE, query_mode, 0, NULL, 0660, 0, 0777, 0)	\
+	G("log.level", KT_LOGLEVEL, log_level, 0, "info", 0, 0, 0, 0)	\
+	G("log.facility", KT_FACILITY, log_facility, 0, "authpriv",	\
+	    0, 0, 0, 0)							\
+	G("accounts.min_uid", KT_INT, accounts_min_uid, 0, NULL,	\
+	    1000, 0, INT_MAX, 0)					\
+	G("accounts.allow_root", KT_BOOL, accounts_allow_root, 0, NULL,	\
+	    0, 0, 0, 0)							\
+	G("workers", KT_INT, workers, 0, NULL, 0, 0, 64, 0)		\
+	L("listeners.name", KT_NAME, name, 0, NULL, 0, 0, 0,		\
+	    KF_REQUIRED)						\
+	L("listeners.listen", KT_LISTEN, listen, LOFF(listen_addr),	\
+	    NULL, 0, 0, 0, KF_REQUIRED)					\
+	L("listeners.certificate", KT_PATH, certificate, 0, NULL,	\
+	    0, 0, 0, KF_REQUIRED)					\
+	L("listeners.private_key", KT_PATH, private_key, 0, NULL,	\
+	    0, 0, 0, KF_REQUIRED)					\
+	L("listeners.client_ca", KT_PATH, client_ca, 0, NULL,		\
+	    0, 0, 0, KF_REQUIRED)					\
+	L("listeners.verify_depth", KT_INT, verify_depth, 0, NULL,	\
+	    4, 1, 16, 0)						\
+	L("listeners.tls_min_version", KT_TLSVER, tls_min_version, 0,	\
+	    "1.2", 0, 0, 0, 0)						\
+	L("listeners.require_client_auth_eku", KT_BOOL,		\
+	    require_client_auth_eku, 0, NULL, 1, 0, 0, 0)		\
+	L("listeners.upstream", KT_UPSTREAM, upstream,			\
+	    LOFF(upstream_addr), NULL, 0, 0, 0, KF_REQUIRED)		\
+	L("listeners.handshake_timeout", KT_INT, handshake_timeout, 0,	\
+	    NULL, 10, 1, 3600, 0)					\
+	L("listeners.idle_timeout", KT_INT, idle_timeout, 0, NULL,	\
+	    600, 1, 604800, 0)						\
+	L("listeners.max_connections", KT_INT, max_connections, 0,	\
+	    NULL, 10000, 1, 1000000, 0)
+
+#define ROW_G(p, t, f, a, dt, dn, lo, hi, fl)				\
+	{ p, t, SCOPE_GLOBAL, offsetof(struct mtlsd_config, f), a,	\
+	    dt, dn, lo, hi, fl },
+#define ROW_L(p, t, f, a, dt, dn, lo, hi, fl)				\
+	{ p, t, SCOPE_LISTENER, offsetof(struct listener_config, f), a,	\
+	    dt, dn, lo, hi, fl },
+#define ROW_PATH(p, ...)	p,
+
+static const struct config_key keytab[] = {
+	KEYTAB(ROW_G, ROW_L)
+};
+#define NKEYS	(sizeof(keytab) / sizeof(keytab[0]))
+
+static const char *const known_keys[] = {
+	KEYTAB(ROW_PATH, ROW_PATH)
+	NULL
+};
+
+struct name_value {
+	const char	*name;
+	int		 value;
+};
+
+static const struct name_value log_levels[] = {
+	{ "err",	LOGLVL_ERR },
+	{ "warning",	LOGLVL_WARNING },
+	{ "notice",	LOGLVL_NOTICE },
+	{ "info",	LOGLVL_INFO },
+	{ "debug",	LOGLVL_DEBUG },
+	{ NULL,		0 }
+};
+
+static const struct name_value facilities[] = {
+	{ "authpriv",	LOG_AUTHPRIV },
+	{ "auth",	LOG_AUTH },
+	{ "daemon",	LOG_DAEMON },
+	{ "local0",	LOG_LOCAL0 },
+	{ "local1",	LOG_LOCAL1 },
+	{ "local2",	LOG_LOCAL2 },
+	{ "local3",	LOG_LOCAL3 },
+	{ "local4",	LOG_LOCAL4 },
+	{ "local5",	LOG_LOCAL5 },
+	{ "local6",	LOG_LOCAL6 },
+	{ "local7",	LOG_LOCAL7 },
+	{ NULL,		0 }
+};
+
+/* An integer literal as written, found by the scanner. */
+struct literal {
+	unsigned int	 line;		/* line of the key it is set to */
+	int		 fits;		/* libconfig held it unwrapped */
+	int		 used;		/* paired with its setting */
+	char		 path[LIT_PATH_MAX];	/* "listeners.idle_timeout" */
+	char		 text[LIT_TEXT_MAX];	/* without L suffix */
+};
+
+struct cfg_ctx {
+	const char		*path;
+	struct mtlsd_config	*cfg;
+	char			*err;
+	size_t			 errsize;
+	struct literal		*lits;
+	size_t			 nlits;
+	size_t			 caplits;
+	int			 lits_truncated;
+};
+
+struct scan_name {
+	const char	*s;
+	size_t		 len;
+};
+
+struct scanner {
+	const char	*p;
+	const char	*end;
+	unsigned int	 line;
+	struct scan_name stack[SCAN_DEPTH];	/* enclosing setting names */
+	size_t		 depth;
+	struct scan_name ident;			/* last name seen */
+	unsigned int	 ident_line;
+	struct scan_name pending;		/* name being assigned to */
+	unsigned int	 pending_line;
+};
+
+static int	 cfg_error(struct cfg_ctx *, unsigned int, const char *,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Format "FILE:LINE: [LABEL: ]message" into the caller's buffer.  Control
+ * characters are replaced so that the message stays one line whatever a
+ * path or value holds.
+ */
+static int
+cfg_error(struct cfg_ctx *ctx, unsigned int line, const char *label,
+    const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+	int rc;
+	char *p;
+
+	if (ctx->err == NULL || ctx->errsize == 0)
+		return MTLS_ERR_CONFIG;
+	if (label != NULL)
+		rc = snprintf(ctx->err, ctx->errsize, "%s:%u: %s: ", ctx->path,
+		    line, label);
+	else
+		rc = snprintf(ctx->err, ctx->errsize, "%s:%u: ", ctx->path,
+		    line);
+	n = rc < 0 ? 0 : (size_t)rc;
+	if (n < ctx->errsize) {
+		va_start(ap, fmt);
+		vsnprintf(ctx->err + n, ctx->errsize - n, fmt, ap);
+		va_end(ap);
+	}
+	for (p = ctx->err; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return MTLS_ERR_CONFIG;
+}
+
+/* Errors without a line: the file itself, or memory. */
+static int
+cfg_error_file(struct cfg_ctx *ctx, int code, const char *what)
+{
+	char *p;
+
+	if (ctx->err != NULL && ctx->errsize > 0) {
+		snprintf(ctx->err, ctx->errsize, "%s: %s", ctx->path, what);
+		for (p = ctx->err; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	}
+	return code;
+}
+
+static int
+is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+is_xdigit(int c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static const struct config_key *
+key_find(const char *path, enum key_scope scope)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keytab[i].scope == scope &&
+		    strcmp(keytab[i].path, path) == 0)
+			return &keytab[i];
+	return NULL;
+}
+
+/*
+ * Is name the first component of some key?  Returns 1 and its scope:
+ * SCOPE_GLOBAL for a group ("query"), SCOPE_LISTENER for the listener list.
+ */
+static int
+key_container(const char *name, enum key_scope *scope)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < NKEYS; i++) {
+		if (strncmp(keytab[i].path, name, n) == 0 &&
+		    keytab[i].path[n] == '.') {
+			*scope = keytab[i].scope;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The key as messages show it: dotted globally, bare inside a listener. */
+static const char *
+key_label(const struct config_key *k)
+{
+	const char *dot;
+
+	if (k->scope == SCOPE_LISTENER && (dot = strchr(k->path, '.')) != NULL)
+		return dot + 1;
+	return k->path;
+}
+
+static int
+key_is_int(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if ((keytab[i].type == KT_INT || keytab[i].type == KT_MODE) &&
+		    strcmp(keytab[i].path, path) == 0)
+			return 1;
+	return 0;
+}
+
+static void *
+field(void *base, size_t off)
+{
+	return (char *)base + off;
+}
+
+static int
+lookup_name(const struct name_value *t, const char *name, int *value)
+{
+	for (; t->name != NULL; t++) {
+		if (strcmp(t->name, name) == 0) {
+			*value = t->value;
+			return 0;
+		}
+	}
+	return MTLS_ERR_NOT_FOUND;
+}
+
+/*
+ * Scanner: walks the text libconfig has already accepted, knowing just
+ * enough of its lexical rules (comments, strings, names, numbers,
+ * brackets) to tell which key each integer literal is assigned to.
+ */
+
+/* Dotted path of the setting being assigned; "" when it cannot matter. */
+static void
+scan_path(const struct scanner *sc, char *out, size_t size)
+{
+	size_t i, n = 0;
+	const struct scan_name *nm;
+
+	out[0] = '\0';
+	if (sc->depth > SCAN_DEPTH || sc->pending.s == NULL)
+		return;
+	for (i = 0; i <= sc->depth; i++) {
+		nm = i < sc->depth ? &sc->stack[i] : &sc->pending;
+		if (nm->len == 0)
+			continue;	/* an element of a list */
+		if (n + nm->len + 2 > size) {
+			out[0] = '\0';
+			return;
+		}
+		if (n > 0)
+			out[n++] = '.';
+		memcpy(out + n, nm->s, nm->len);
+		n += nm->len;
+		out[n] = '\0';
+	}
+}
+
+static int
+scan_record(struct cfg_ctx *ctx, const struct scanner *sc, const char *text,
+    size_t len, int hex, int is64)
+{
+	struct literal *lit, *nl;
+	char path[LIT_PATH_MAX];
+	unsigned long long u;
+	long long v;
+	size_t ncap;
+
+	/* Only direct assignments to integer keys matter (and are bounded). */
+	scan_path(sc, path, sizeof(path));
+	if (path[0] == '\0' || !key_is_int(path))
+		return 0;
+	if (ctx->nlits == LIT_MAX) {
+		ctx->lits_truncated = 1;
+		return 0;
+	}
+	if (ctx->nlits == ctx->caplits) {
+		ncap = ctx->caplits ? ctx->caplits * 2 : 16;
+		if ((nl = reallocarray(ctx->lits, ncap, sizeof(*nl))) == NULL)
+			return MTLS_ERR_NOMEM;
+		ctx->lits = nl;
+		ctx->caplits = ncap;
+	}
+	lit = &ctx->lits[ctx->nlits++];
+	memset(lit, 0, sizeof(*lit));
+	lit->line = sc->pending_line;
+	memcpy(lit->path, path, sizeof(lit->path));
+	if (len >= sizeof(lit->text)) {
+		/* Longer than any int, even with leading zeros allowed for. */
+		snprintf(lit->text, sizeof(lit->text), "%.*s...",
+		    (int)sizeof(lit->text) - 4, text);
+		lit->fits = 0;
+		return 0;
+	}
+	memcpy(lit->text, text, len);
+	lit->text[len] = '\0';
+	errno = 0;
+	if (hex) {
+		u = strtoull(lit->text + 2, NULL, 16);
+		lit->fits = errno == 0 &&
+		    u <= (is64 ? (unsigned long long)LLONG_MAX : INT_MAX);
+	} else {
+		v = strtoll(lit->text, NULL, 10);
+		lit->fits = errno == 0 &&
+		    (is64 || (v >= INT_MIN && v <= INT_MAX));
+	}
+	return 0;
+}
+
+static int
+scan_number(struct cfg_ctx *ctx, struct scanner *sc)
+{
+	const char *start = sc->p, *p = sc->p, *end = sc->end, *tend;
+	int hex = 0, is64 = 0;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	if (end - p > 1 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		hex = 1;
+		for (p += 2; p < end && is_xdigit(*p); p++)
+			;
+	} else {
+		while (p < end && is_digit(*p))
+			p++;
+		if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) {
+			/* A float: its type is checked later. */
+			while (p < end && (is_digit(*p) || *p == '.' ||
+			    *p == 'e' || *p == 'E' || *p == '+' || *p == '-'))
+				p++;
+			sc->p = p;
+			return 0;
+		}
+	}
+	tend = p;
+	if (p < end && *p == 'L') {
+		is64 = 1;
+		if (++p < end && *p == 'L')
+			p++;
+	}
+	sc->p = p;
+	if (tend == start)
+		return 0;
+	return scan_record(ctx, sc, start, (size_t)(tend - start), hex, is64);
+}
+
+static int
+scan_literals(struct cfg_ctx *ctx, const char *buf, size_t len)
+{
+	struct scanner sc;
+	const char *p;
+	int c, rc;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.p = buf;
+	sc.end = buf + len;
+	sc.line = 1;
+	while (sc.p < sc.end) {
+		c = *sc.p;
+		if (c == '\n') {
+			sc.line++;
+			sc.p++;
+		} else if (c == '#' ||
+		    (c == '/' && sc.p + 1 < sc.end && sc.p[1] == '/')) {
+			while (sc.p < sc.end && *sc.p != '\n')
+				sc.p++;
+		} else if (c == '/' && sc.p + 1 < sc.end && sc.p[1] == '*') {
+			for (sc.p += 2; sc.p < sc.end; sc.p++) {
+				if (*sc.p == '\n')
+					sc.line++;
+				else if (*sc.p == '*' && sc.p + 1 < sc.end &&
+				    sc.p[1] == '/') {
+					sc.p += 2;
+					break;
+				}
+			}
+		} else if (c == '"') {
+			for (sc.p++; sc.p < sc.end && *sc.p != '"'; sc.p++) {
+				if (*sc.p == '\\' && sc.p + 1 < sc.end)
+					sc.p++;
+				if (*sc.p == '\n')
+					sc.line++;
+			}
+			sc.p++;
+		} else if (c == '@') {
+			/*
+			 * libconfig resolves includes against the working
+			 * directory, which mtlsd changes; refuse them rather
+			 * than read a different file on reload.
+			 */
+			return cfg_error(ctx, sc.line, NULL,
+			    "@include is not supported");
+		} else if (is_alpha(c) || c == '*') {
+			for (p = sc.p + 1; p < sc.end && (is_alpha(*p) ||
+			    is_digit(*p) || *p == '-' || *p == '_' ||
+			    *p == '*'); p++)
+				;
+			sc.ident.s = sc.p;
+			sc.ident.len = (size_t)(p - sc.p);
+			sc.ident_line = sc.line;
+			sc.p = p;
+		} else if (c == '=' || c == ':') {
+			sc.pending = sc.ident;
+			sc.pending_line = sc.ident_line;
+			sc.p++;
+		} else if (c == '{' || c == '(' || c == '[') {
+			if (sc.depth < SCAN_DEPTH) {
+				sc.stack[sc.depth].s = sc.pending.s;
+				sc.stack[sc.depth].len = sc.pending.s != NULL ?
+				    sc.pending.len : 0;
+			}
+			sc.depth++;
+			memset(&sc.pending, 0, sizeof(sc.pending));
+			sc.p++;
+		} else if (c == '}' || c == ')' || c == ']') {
+			if (sc.depth > 0)
+				sc.depth--;
+			memset(&sc.pending, 0, sizeof(sc.pending));
+			sc.p++;
+		} else if (c == ';' || c == ',') {
+			memset(&sc.pending, 0, sizeof(sc.pending));
+			sc.p++;
+		} else if (is_digit(c) || c == '+' || c == '-' || c == '.') {
+			if ((rc = scan_number(ctx, &sc)) != 0)
+				return rc == MTLS_ERR_NOMEM ?
+				    cfg_error_file(ctx, rc, "out of memory") :
+				    rc;
+		} else
+			sc.p++;
+	}
+	return 0;
+}
+
+/*
+ * The literal written for the setting of path at line.  Two listeners on
+ * one line share (line, path); both the scanner and the walk go in file
+ * order, so taking the first literal not yet used pairs them up.
+ */
+static const struct literal *
+literal_take(struct cfg_ctx *ctx, unsigned int line, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nlits; i++) {
+		if (!ctx->lits[i].used && ctx->lits[i].line == line &&
+		    strcmp(ctx->lits[i].path, path) == 0) {
+			ctx->lits[i].used = 1;
+			return &ctx->lits[i];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Check and store a text value; defaults pass through here too (line 0),
+ * so a default is held to the same rules as a value from the file.
+ */
+static int
+key_set_text(struct cfg_ctx *ctx, const struct config_key *k, void *base,
+    const char *v, unsigned int line, const char *label)
+{
+	const char *kl = key_label(k), *p;
+	struct netaddr *addr;
+	char **dst, *copy;
+	int val;
+
+	if (*v == '\0')
+		return cfg_error(ctx, line, label,
+		    "key \"%s\" must not be empty", kl);
+	if (has_control(v))
+		return cfg_error(ctx, line, label,
+		    "key \"%s\" must not contain control characters", kl);
+
+	switch (k->type) {
+	case KT_STRING:
+		break;
+	case KT_NAME:
+		for (p = v; *p != '\0'; p++)
+			if (!is_alpha(*p) && !is_digit(*p) && *p != '.' &&
+			    *p != '_' && *p != '-')
+				break;
+		if (*p != '\0' || p - v > LISTENER_NAME_MAX)
+			return cfg_error(ctx, line, label, "%s \"%s\" must be "
+			    "1 to %d letters, digits, '.', '_' or '-'", kl, v,
+			    LISTENER_NAME_MAX);
+		break;
+	case KT_PATH:
+		if (v[0] != '/')
+			return cfg_error(ctx, line, label,
+			    "%s must be an absolute path (got \"%s\")", kl, v);
+		if ((k->flags & KF_SOCKET) &&
+		    strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return cfg_error(ctx, line, label,
+			    "%s is too long for a unix socket (at most %zu "
+			    "bytes)", kl,
+			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		break;
+	case KT_LOGLEVEL:
+		if (lookup_name(log_levels, v, &val) != 0)
+			return cfg_error(ctx, line, label, "\"%s\" must be one "
+			    "of err, warning, notice, info, debug (got \"%s\")",
+			    kl, v);
+		*(enum log_level *)field(base, k->off) = (enum log_level)val;
+		return 0;
+	case KT_FACILITY:
+		if (lookup_name(facilities, v, &val) != 0)
+			return cfg_error(ctx, line, label, "\"%s\" must be one "
+			    "of authpriv, auth, daemon, local0 to local7 "
+			    "(got \"%s\")", kl, v);
+		*(int *)field(base, k->off) = val;
+		return 0;
+	case KT_TLSVER:
+		if (strcmp(v, "1.2") == 0)
+			val = 12;
+		else if (strcmp(v, "1.3") == 0)
+			val = 13;
+		else
+			return cfg_error(ctx, line, label,
+			    "\"%s\" must be \"1.2\" or \"1.3\" (got \"%s\")",
+			    kl, v);
+		*(int *)field(base, k->off) = val;
+		return 0;
+	case KT_LISTEN:
+		addr = field(base, k->addr_off);
+		if (strncmp(v, "unix:", 5) == 0 || netaddr_parse(v, addr) != 0)
+			return cfg_error(ctx, line, label, "%s \"%s\" must be "
+			    "a numeric host:port or [v6]:port", kl, v);
+		break;
+	case KT_UPSTREAM:
+		addr = field(base, k->addr_off);
+		if (strncmp(v, "unix:", 5) == 0) {
+			if (v[5] != '/')
+				return cfg_error(ctx, line, label, "%s \"%s\": "
+				    "the socket must be an absolute path", kl,
+				    v);
+			if (netaddr_parse(v, addr) != 0)
+				return cfg_error(ctx, line, label, "%s \"%s\": "
+				    "socket path too long", kl, v);
+		} else if (netaddr_resolve(v, addr) != 0)
+			return cfg_error(ctx, line, label, "%s \"%s\" must be "
+			    "host:port, [v6]:port or unix:/path, with a host "
+			    "that resolves", kl, v);
+		break;
+	default:
+		return cfg_error(ctx, line, label,
+		    "key \"%s\" is not a text key", kl);
+	}
+
+	if ((copy = strdup(v)) == NULL)
+		return cfg_error_file(ctx, MTLS_ERR_NOMEM, "out of memory");
+	dst = field(base, k->off);
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/* Read an integer setting, refusing what libconfig could not hold. */
+static int
+key_set_int(struct cfg_ctx *ctx, const struct config_key *k, void *base,
+    const config_setting_t *s, const char *label)
+{
+	unsigned int line = config_setting_source_line(s);
+	const char *kl = key_label(k), *t;
+	const struct literal *lit;
+	char got[LIT_TEXT_MAX + 8], *end;
+	long long v;
+	int type = config_setting_type(s);
+
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+		return cfg_error(ctx, line, label,
+		    "key \"%s\" must be an integer", kl);
+	v = type == CONFIG_TYPE_INT ? config_setting_get_int(s) :
+	    config_setting_get_int64(s);
+	if ((lit = literal_take(ctx, line, k->path)) == NULL &&
+	    ctx->lits_truncated)
+		return cfg_error(ctx, line, label,
+		    "too many settings to check \"%s\"", kl);
+	if (lit != NULL)
+		snprintf(got, sizeof(got), "%s", lit->text);
+	else
+		snprintf(got, sizeof(got), "%lld", v);
+
+	if (k->type == KT_MODE) {
+		/* Decimal "600" is a typo for 0600 more often than not. */
+		t = got[0] == '+' || got[0] == '-' ? got + 1 : got;
+		if (lit == NULL || t[0] != '0')
+			return cfg_error(ctx, line, label, "%s must be written "
+			    "in octal with a leading 0, like 0660 (got %s)",
+			    kl, got);
+		errno = 0;
+		v = strtoll(lit->text, &end, 0);
+		if (*end != '\0' || errno != 0)
+			return cfg_error(ctx, line, label, "%s must be an "
+			    "octal number, like 0660 (got %s)", kl, got);
+		if (v < k->min || v > k->max)
+			return cfg_error(ctx, line, label, "%s must be between "
+			    "%#llo and %#llo (got %s)", kl,
+			    (unsigned long long)k->min,
+			    (unsigned long long)k->max, got);
+	} else if ((lit != NULL && !lit->fits) || v < k->min || v > k->max)
+		return cfg_error(ctx, line, label,
+		    "%s must be between %lld and %lld (got %s)", kl, k->min,
+		    k->max, got);
+	*(int *)field(base, k->off) = (int)v;
+	return 0;
+}
+
+static int
+key_set(struct cfg_ctx *ctx, const struct config_key *k, void *base,
+    const config_setting_t *s, const char *label)
+{
+	unsigned int line = config_setting_source_line(s);
+	const char *kl = key_label(k);
+
+	switch (k->type) {
+	case KT_INT:
+	case KT_MODE:
+		return key_set_int(ctx, k, base, s, label);
+	case KT_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return cfg_error(ctx, line, label,
+			    "key \"%s\" must be true or false", kl);
+		*(bool *)field(base, k->off) = config_setting_get_bool(s) != 0;
+		return 0;
+	default:
+		break;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return key_set_text(ctx, k, base, config_setting_get_string(s),
+		    line, label);
+	switch (k->type) {
+	case KT_TLSVER:
+		return cfg_error(ctx, line, label,
+		    "\"%s\" must be \"1.2\" or \"1.3\"", kl);
+	case KT_LOGLEVEL:
+		return cfg_error(ctx, line, label, "\"%s\" must be one of "
+		    "\"err\", \"warning\", \"notice\", \"info\", \"debug\"",
+		    kl);
+	case KT_FACILITY:
+		return cfg_error(ctx, line, label, "\"%s\" must be a quoted "
+		    "facility name such as \"authpriv\"", kl);
+	default:
+		return cfg_error(ctx, line, label,
+		    "key \"%s\" must be a string", kl);
+	}
+}
+
+static int
+apply_defaults(struct cfg_ctx *ctx, enum key_scope scope, void *base)
+{
+	const struct config_key *k;
+	int rc;
+
+	for (k = keytab; k < keytab + NKEYS; k++) {
+		if (k->scope != scope)
+			continue;
+		switch (k->type) {
+		case KT_INT:
+		case KT_MODE:
+			*(int *)field(base, k->off) = (int)k->def_num;
+			break;
+		case KT_BOOL:
+			*(bool *)field(base, k->off) = k->def_num != 0;
+			break;
+		default:
+			if (k->def_text != NULL && (rc = key_set_text(ctx, k,
+			    base, k->def_text, 0, NULL)) != 0)
+				return rc;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Members of a global group such as "query": only its own keys. */
+static int
+parse_group(struct cfg_ctx *ctx, const config_setting_t *g,
+    const char *prefix)
+{
+	const config_setting_t *s;
+	const struct config_key *k;
+	char path[LIT_PATH_MAX];
+	int i, n, rc;
+
+	if (!config_setting_is_group(g))
+		return cfg_error(ctx, config_setting_source_line(g), NULL,
+		    "key \"%s\" must be a group: %s = { ... };", prefix,
+		    prefix);
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(g, (unsigned int)i);
+		snprintf(path, sizeof(path), "%s.%s", prefix,
+		    config_setting_name(s));
+		if ((k = key_find(path, SCOPE_GLOBAL)) == NULL)
+			return cfg_error(ctx, config_setting_source_line(s),
+			    NULL, "unknown key \"%s\"", path);
+		if ((rc = key_set(ctx, k, ctx->cfg, s, NULL)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * "listeners[0] (\"ssh\")" when the name is already known to be valid,
+ * so that errors in any key of a listener say which one it is.
+ */
+static void
+listener_label(const config_setting_t *g, size_t idx, char *label,
+    size_t size)
+{
+	const config_setting_t *s;
+	const char *name, *p;
+
+	snprintf(label, size, "listeners[%zu]", idx);
+	if ((s = config_setting_get_member(g, "name")) == NULL ||
+	    config_setting_type(s) != CONFIG_TYPE_STRING)
+		return;
+	name = config_setting_get_string(s);
+	for (p = name; *p != '\0'; p++)
+		if (!is_alpha(*p) && !is_digit(*p) && *p != '.' &&
+		    *p != '_' && *p != '-')
+			return;
+	if (p == name || p - name > LISTENER_NAME_MAX)
+		return;
+	snprintf(label, size, "listeners[%zu] (\"%s\")", idx, name);
+}
+
+static int
+parse_listener(struct cfg_ctx *ctx, const config_setting_t *g, size_t idx)
+{
+	struct listener_config *lc = &ctx->cfg->listeners[idx];
+	const struct listener_config *o;
+	const config_setting_t *s;
+	const struct config_key *k;
+	char label[LABEL_MAX], path[LIT_PATH_MAX];
+	unsigned int line;
+	size_t j;
+	int i, n, rc;
+
+	snprintf(label, sizeof(label), "listeners[%zu]", idx);
+	line = config_setting_source_line(g);
+	if (!config_setting_is_group(g))
+		return cfg_error(ctx, line, label,
+		    "must be a group { name = ...; ... }");
+	lc->line = (int)line;
+	if ((rc = apply_defaults(ctx, SCOPE_LISTENER, lc)) != 0)
+		return rc;
+	listener_label(g, idx, label, sizeof(label));
+
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(g, (unsigned int)i);
+		snprintf(path, sizeof(path), "listeners.%s",
+		    config_setting_name(s));
+		if ((k = key_find(path, SCOPE_LISTENER)) == NULL)
+			return cfg_error(ctx, config_setting_source_line(s),
+			    label, "unknown key \"%s\"",
+			    config_setting_name(s));
+		if ((rc = key_set(ctx, k, lc, s, label)) != 0)
+			return rc;
+	}
+
+	for (k = keytab; k < keytab + NKEYS; k++) {
+		if (k->scope == SCOPE_LISTENER && (k->flags & KF_REQUIRED) &&
+		    *(char **)field(lc, k->off) == NULL)
+			return cfg_error(ctx, line, label,
+			    "missing required key \"%s\"", key_label(k));
+	}
+
+	for (j = 0; j < idx; j++) {
+		o = &ctx->cfg->listeners[j];
+		if (strcmp(o->name, lc->name) == 0) {
+			s = config_setting_get_member(g, "name");
+			return cfg_error(ctx, config_setting_source_line(s),
+			    label, "duplicate listener name \"%s\" (first at "
+			    "line %d)", lc->name, o->line);
+		}
+		if (o->listen_addr.len == lc->listen_addr.len &&
+		    memcmp(&o->listen_addr.ss, &lc->listen_addr.ss,
+		    lc->listen_addr.len) == 0) {
+			s = config_setting_get_member(g, "listen");
+			return cfg_error(ctx, config_setting_source_line(s),
+			    label, "listen \"%s\" is already used by "
+			    "listener \"%s\"", lc->listen, o->name);
+		}
+	}
+	return 0;
+}
+
+static int
+parse_listeners(struct cfg_ctx *ctx, const config_setting_t *list)
+{
+	struct mtlsd_config *cfg = ctx->cfg;
+	unsigned int line = config_setting_source_line(list);
+	size_t i, n;
+	int rc;
+
+	if (!config_setting_is_list(list))
+		return cfg_error(ctx, line, NULL, "key \"listeners\" must be a "
+		    "list of groups: listeners = ( { ... }, ... );");
+	n = (size_t)config_setting_length(list);
+	if (n == 0)
+		return cfg_error(ctx, line, NULL, "no listeners configured");
+	if (n > CONFIG_MAX_LISTENERS)
+		return cfg_error(ctx, config_setting_source_line(
+		    config_setting_get_elem(list, CONFIG_MAX_LISTENERS)), NULL,
+		    "too many listeners (at most %d)", CONFIG_MAX_LISTENERS);
+	if ((cfg->listeners = calloc(n, sizeof(*cfg->listeners))) == NULL)
+		return cfg_error_file(ctx, MTLS_ERR_NOMEM, "out of memory");
+	/* All n are zeroed, so config_free may free every one of them. */
+	cfg->n_listeners = n;
+	for (i = 0; i < n; i++)
+		if ((rc = parse_listener(ctx, config_setting_get_elem(list,
+		    (unsigned int)i), i)) != 0)
+			return rc;
+	return 0;
+}
+
+static int
+parse_root(struct cfg_ctx *ctx, const config_setting_t *root)
+{
+	const config_setting_t *s;
+	const struct config_key *k;
+	enum key_scope scope;
+	const char *name;
+	int i, n, rc, seen_listeners = 0;
+
+	n = config_setting_length(root);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(root, (unsigned int)i);
+		name = config_setting_name(s);
+		if ((k = key_find(name, SCOPE_GLOBAL)) != NULL)
+			rc = key_set(ctx, k, ctx->cfg, s, NULL);
+		else if (!key_container(name, &scope))
+			rc = cfg_error(ctx, config_setting_source_line(s),
+			    NULL, "unknown key \"%s\"", name);
+		else if (scope == SCOPE_LISTENER) {
+			seen_listeners = 1;
+			rc = parse_listeners(ctx, s);
+		} else
+			rc = parse_group(ctx, s, name);
+		if (rc != 0)
+			return rc;
+	}
+	if (!seen_listeners)
+		return cfg_error(ctx, 1, NULL, "no listeners configured "
+		    "(add listeners = ( { ... } );)");
+	return 0;
+}
+
+/* The whole file, bounded, with its NUL bytes refused. */
+static int
+read_file(struct cfg_ctx *ctx, char **bufp, size_t *lenp)
+{
+	struct stat st;
+	char *buf = NULL, *nul, *p;
+	size_t len = 0;
+	ssize_t r;
+	unsigned int line;
+	int fd, rc;
+
+	/* O_NONBLOCK: a FIFO in place of the file must not hang -t. */
+	if ((fd = open(ctx->path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
+		return cfg_error_file(ctx, MTLS_ERR_SYSTEM, strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		rc = cfg_error_file(ctx, MTLS_ERR_SYSTEM, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = cfg_error_file(ctx, MTLS_ERR_CONFIG,
+		    "not a regular file");
+		goto fail;
+	}
+	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
+		rc = cfg_error_file(ctx, MTLS_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	/* Read one byte past the limit to notice a file that grew. */
+	while (len <= CONFIG_FILE_MAX) {
+		r = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			rc = cfg_error_file(ctx, MTLS_ERR_SYSTEM,
+			    strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > CONFIG_FILE_MAX) {
+		rc = cfg_error_file(ctx, MTLS_ERR_TOO_LARGE,
+		    "file too large (at most 1 MiB)");
+		goto fail;
+	}
+	if ((nul = memchr(buf, '\0', len)) != NULL) {
+		line = 1;
+		for (p = buf; p < nul; p++)
+			if (*p == '\n')
+				line++;
+		rc = cfg_error(ctx, line, NULL, "NUL byte in file");
+		goto fail;
+	}
+	buf[len] = '\0';
+	close(fd);
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+fail:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/*
+ * cfg is overwritten, not freed first: load into a fresh struct (SIGHUP
+ * keeps the old one until the new one is good).  On failure cfg is left
+ * zeroed, so config_free on it is harmless.
+ */
+int
+config_load(const char *path, struct mtlsd_config *cfg, char *err,
+    size_t errsize)
+{
+	struct cfg_ctx ctx;
+	config_t lc;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.path = path;
+	ctx.cfg = cfg;
+	ctx.err = err;
+	ctx.errsize = errsize;
+	if (err != NULL && errsize > 0)
+		err[0] = '\0';
+
+	config_init(&lc);
+	config_set_auto_convert(&lc, 0);
+	if ((rc = read_file(&ctx, &buf, &len)) != 0)
+		goto fail;
+	if (config_read_string(&lc, buf) != CONFIG_TRUE) {
+		if (config_error_file(&lc) != NULL)
+			ctx.path = config_error_file(&lc);
+		rc = cfg_error(&ctx, (unsigned int)config_error_line(&lc), NULL,
+		    "%s", config_error_text(&lc) != NULL ?
+		    config_error_text(&lc) : "syntax error");
+		goto fail;
+	}
+	if ((rc = scan_literals(&ctx, buf, len)) != 0)
+		goto fail;
+	if ((cfg->file = strdup(path)) == NULL) {
+		rc = cfg_error_file(&ctx, MTLS_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = apply_defaults(&ctx, SCOPE_GLOBAL, cfg)) != 0)
+		goto fail;
+	rc = parse_root(&ctx, config_root_setting(&lc));
+fail:
+	config_destroy(&lc);
+	free(ctx.lits);
+	free(buf);
+	if (rc != 0)
+		config_free(cfg);
+	return rc;
+}
+
+/* Free the text fields a table scope owns in base. */
+static void
+free_fields(enum key_scope scope, void *base)
+{
+	const struct config_key *k;
+
+	for (k = keytab; k < keytab + NKEYS; k++) {
+		if (k->scope != scope)
+			continue;
+		switch (k->type) {
+		case KT_STRING:
+		case KT_NAME:
+		case KT_PATH:
+		case KT_LISTEN:
+		case KT_UPSTREAM:
+			free(*(char **)field(base, k->off));
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void
+config_free(struct mtlsd_config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	free_fields(SCOPE_GLOBAL, cfg);
+	if (cfg->listeners != NULL)
+		for (i = 0; i < cfg->n_listeners; i++)
+			free_fields(SCOPE_LISTENER, &cfg->listeners[i]);
+	free(cfg->listeners);
+	free(cfg->file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *const *
+config_known_keys(void)
+{
+	return known_keys;
+}
+
+const char *
+config_log_level_name(enum log_level level)
+{
+	const struct name_value *t;
+
+	for (t = log_levels; t->name != NULL; t++)
+		if (t->value == (int)level)
+			return t->name;
+	return "unknown";
+}

@@ -1,0 +1,96 @@
+/*
+ * der.c: bounded DER reader.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "der.h"
+#include "error.h"
+
+int
+der_next(struct der *in, struct der_elem *out)
+{
+	size_t hdr = 2, clen, i, nbytes;
+
+	if (in->len < 2)
+		return MTLS_ERR_INVALID;
+	/* Multi-byte (high) tag numbers never appear where we read. */
+	if ((in->p[0] & 0x1f) == 0x1f)
+		return MTLS_ERR_INVALID;
+	clen = in->p[1];
+	if (clen & 0x80) {
+		nbytes = clen & 0x7f;
+		/* 0x80 is BER's indefinite length, never valid in DER. */
+		if (nbytes == 0 || nbytes > 4 || in->len < 2 + nbytes)
+			return MTLS_ERR_INVALID;
+		clen = 0;
+		for (i = 0; i < nbytes; i++)
+			clen = (clen << 8) | in->p[2 + i];
+		hdr += nbytes;
+	}
+	if (clen > in->len - hdr)
+		return MTLS_ERR_INVALID;
+	out->tag = in->p[0];
+	out->content.p = in->p + hdr;
+	out->content.len = clen;
+	out->whole.p = in->p;
+	out->whole.len = hdr + clen;
+	in->p += hdr + clen;
+	in->len -= hdr + clen;
+	return 0;
+}
+
+int
+der_expect(struct der *in, uint8_t tag, struct der_elem *out)
+{
+	int rc;
+
+	if ((rc = der_next(in, out)) != 0)
+		return rc;
+	return out->tag == tag ? 0 : MTLS_ERR_INVALID;
+}
+
+int
+der_peek(const struct der *in, uint8_t tag)
+{
+	return in->len > 0 && in->p[0] == tag;
+}
+
+int
+der_oid_is(const struct der *oid, const uint8_t *bytes, size_t len)
+{
+	return oid->len == len && memcmp(oid->p, bytes, len) == 0;
+}
+
+int
+der_oid_text(const struct der *oid, char *out, size_t size)
+{
+	unsigned long long arc = 0;
+	size_t i, used = 0;
+	int first = 1, n;
+
+	if (oid->len == 0 || size == 0)
+		return MTLS_ERR_INVALID;
+	for (i = 0; i < oid->len; i++) {
+		if (arc > (~0ULL >> 7))
+			return MTLS_ERR_INVALID;
+		arc = (arc << 7) | (oid->p[i] & 0x7f);
+		if (oid->p[i] & 0x80) {
+			if (i + 1 == oid->len)
+				return MTLS_ERR_INVALID;
+			continue;
+		}
+		if (first) {
+			unsigned long long top = arc < 80 ? arc / 40 : 2;
+			n = snprintf(out + used, size - used, "%llu.%llu", top,
+			    arc - top * 40);
+			first = 0;
+		} else
+			n = snprintf(out + used, size - used, ".%llu", arc);
+		if (n < 0 || (size_t)n >= size - used)
+			return MTLS_ERR_TOO_LARGE;
+		used += (size_t)n;
+		arc = 0;
+	}
+	return 0;
+}

@@ -1,0 +1,674 @@
+/*
+ * mtlsctl: the admin tool.  Asks a running mtlsd over its query socket
+ * for its live sessions, one session by address, or its counters, and
+ * prints the answer as logfmt-style lines or as JSON (one object a line).
+ *
+ * Whatever the daemon sends is treated as untrusted bytes: every line is
+ * bounded, every record parsed by the query codec, and no value reaches
+ * the terminal without being escaped.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bytes.h"
+#include "error.h"
+#include "log.h"
+#include "netaddr.h"
+#include "query.h"
+
+#define MTLSCTL_DEFAULT_SOCKET	"/run/mtlsd/query.sock"
+#define MTLSCTL_TIMEOUT_MS	5000
+
+/* getopt values of long-only options, outside the range of short ones. */
+#define OPT_JSON		256
+#define OPT_HELP		257
+
+/* Exit codes. */
+#define EXIT_OK			0
+#define EXIT_NOTFOUND		1
+#define EXIT_FAIL		2
+
+/* Keys of session records that are lists in JSON even when absent. */
+static const char *const json_list_keys[] = {
+	"san_email", "san_dns", "san_uri", "accounts",
+};
+
+/* Keys of session records shown as JSON numbers when they are numeric. */
+static const char *const json_number_keys[] = {
+	"bytes_in", "bytes_out", "pid", "uid",
+};
+
+/* A bounded line reader over a non-blocking socket. */
+struct reader {
+	int	 fd;
+	char	*buf;
+	size_t	 cap;		/* QUERY_RECORD_MAX: longest line incl. "\n" */
+	size_t	 start;		/* first unconsumed byte */
+	size_t	 len;		/* bytes held (from 0) */
+	bool	 eof;
+};
+
+struct ctl {
+	const char	*socket;
+	bool		 json;
+};
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: mtlsctl [-s SOCKET] [--json] sessions\n"
+	    "       mtlsctl [-s SOCKET] [--json] whois ADDR:PORT\n"
+	    "       mtlsctl [-s SOCKET] [--json] stats\n");
+	exit(EXIT_FAIL);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until fd is ready for events or the deadline passes.  Returns 0,
+ * MTLS_ERR_TIMEOUT or MTLS_ERR_SYSTEM.
+ */
+static int
+wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd;
+	long long left;
+	int n;
+
+	for (;;) {
+		if ((left = deadline - now_ms()) <= 0)
+			return MTLS_ERR_TIMEOUT;
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return MTLS_ERR_TIMEOUT;
+		if (errno != EINTR)
+			return MTLS_ERR_SYSTEM;
+	}
+}
+
+/*
+ * Connect to the query socket.  Returns the fd, or -1 with errno set (and
+ * ENAMETOOLONG for a path that does not fit a sockaddr_un).
+ */
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	size_t n = strlen(path);
+	int fd, saved;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (n == 0 || n >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, n + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	/* Non-blocking from here on so that every wait has a deadline. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+send_all(int fd, const char *data, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	while (len > 0) {
+		/* MSG_NOSIGNAL: a vanished daemon is an error, not SIGPIPE. */
+		n = send(fd, data, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if ((rc = wait_fd(fd, POLLOUT,
+			    now_ms() + MTLSCTL_TIMEOUT_MS)) != 0)
+				return rc;
+			continue;
+		}
+		return MTLS_ERR_SYSTEM;
+	}
+	return 0;
+}
+
+static int
+reader_init(struct reader *r, int fd)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->cap = QUERY_RECORD_MAX;
+	if ((r->buf = malloc(r->cap)) == NULL)
+		return MTLS_ERR_NOMEM;
+	return 0;
+}
+
+static void
+reader_free(struct reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+/*
+ * Return the next line (without "\n") in *line and *len.  The line stays
+ * valid until the next call.  Lines longer than QUERY_RECORD_MAX bytes
+ * with their "\n" are MTLS_ERR_TOO_LARGE; end of stream before a full line
+ * is MTLS_ERR_CLOSED; no progress for MTLSCTL_TIMEOUT_MS is
+ * MTLS_ERR_TIMEOUT.
+ */
+static int
+reader_line(struct reader *r, const char **line, size_t *len)
+{
+	char *nl;
+	size_t scanned = 0;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		nl = memchr(r->buf + r->start + scanned, '\n',
+		    r->len - r->start - scanned);
+		if (nl != NULL) {
+			*line = r->buf + r->start;
+			*len = (size_t)(nl - *line);
+			r->start = (size_t)(nl - r->buf) + 1;
+			return 0;
+		}
+		scanned = r->len - r->start;
+		if (scanned >= r->cap)
+			return MTLS_ERR_TOO_LARGE;
+		if (r->eof)
+			return MTLS_ERR_CLOSED;
+		/* Slide the partial line to the front to make room. */
+		if (r->start > 0) {
+			memmove(r->buf, r->buf + r->start, scanned);
+			r->len = scanned;
+			r->start = 0;
+		}
+		n = read(r->fd, r->buf + r->len, r->cap - r->len);
+		if (n > 0) {
+			r->len += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			r->eof = true;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return MTLS_ERR_SYSTEM;
+		if ((rc = wait_fd(r->fd, POLLIN,
+		    now_ms() + MTLSCTL_TIMEOUT_MS)) != 0)
+			return rc;
+	}
+}
+
+static bool
+key_in(const char *key, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(key, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A JSON integer: digits only, no leading zero, at most 20 digits. */
+static bool
+json_is_number(const struct mtls_bytes *v)
+{
+	size_t i;
+
+	if (v->len == 0 || v->len > 20 || (v->data[0] == '0' && v->len > 1))
+		return false;
+	for (i = 0; i < v->len; i++)
+		if (v->data[i] < '0' || v->data[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0 if there is none.
+ */
+static size_t
+utf8_seq(const unsigned char *p, size_t len)
+{
+	size_t n, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (len < n)
+		return 0;
+	/* Only the second byte has a narrowed range. */
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+static int
+json_string(struct mtls_buf *b, const unsigned char *s, size_t len)
+{
+	size_t i, n;
+	int rc;
+
+	if ((rc = buf_append(b, "\"", 1)) != 0)
+		return rc;
+	for (i = 0; i < len && rc == 0; i += n) {
+		n = 1;
+		if (s[i] == '"')
+			rc = buf_append(b, "\\\"", 2);
+		else if (s[i] == '\\')
+			rc = buf_append(b, "\\\\", 2);
+		else if (s[i] < 0x20 || s[i] == 0x7f)
+			rc = buf_printf(b, "\\u%04x", s[i]);
+		else if ((n = utf8_seq(s + i, len - i)) == 0) {
+			/* One replacement per bad byte; resync on the next. */
+			n = 1;
+			rc = buf_append_str(b, "\\ufffd");
+		} else
+			rc = buf_append(b, s + i, n);
+	}
+	if (rc == 0)
+		rc = buf_append(b, "\"", 1);
+	return rc;
+}
+
+static int
+json_value(struct mtls_buf *b, const struct mtls_bytes *v, bool number)
+{
+	if (number && json_is_number(v))
+		return buf_append(b, v->data, v->len);
+	return json_string(b, v->data, v->len);
+}
+
+/* Append every value of key as a JSON array. */
+static int
+json_array(struct mtls_buf *b, const struct query_record *r, const char *key)
+{
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = buf_append(b, "[", 1)) != 0)
+		return rc;
+	for (i = 0; i < r->count && rc == 0; i++) {
+		if (strcmp(r->fields[i].key, key) != 0)
+			continue;
+		if (n++ > 0 && (rc = buf_append(b, ",", 1)) != 0)
+			return rc;
+		rc = json_string(b, r->fields[i].value.data,
+		    r->fields[i].value.len);
+	}
+	if (rc == 0)
+		rc = buf_append(b, "]", 1);
+	return rc;
+}
+
+/*
+ * One record as one JSON object.  Keys keep their first position; a key
+ * that repeats becomes an array so that no key appears twice in the
+ * object.  Session records always carry the list keys, empty if absent.
+ */
+static int
+format_json(const struct query_record *r, struct mtls_buf *b)
+{
+	const struct mtls_bytes *type;
+	bool stats, session_lists, number, first = true;
+	size_t i, k;
+	int rc;
+
+	type = query_record_get(r, "type", 0);
+	stats = type != NULL && bytes_equal_str(type, "stats");
+	session_lists = !stats;
+
+	if ((rc = buf_append(b, "{", 1)) != 0)
+		return rc;
+	for (i = 0; i < r->count; i++) {
+		const struct query_field *f = &r->fields[i];
+
+		/* Only the first occurrence of a key writes it. */
+		if (query_record_get(r, f->key, 0) != &f->value)
+			continue;
+		if ((!first && (rc = buf_append(b, ",", 1)) != 0) ||
+		    (rc = json_string(b, (const unsigned char *)f->key,
+		    strlen(f->key))) != 0 ||
+		    (rc = buf_append(b, ":", 1)) != 0)
+			return rc;
+		first = false;
+		if ((session_lists && key_in(f->key, json_list_keys,
+		    sizeof(json_list_keys) / sizeof(json_list_keys[0]))) ||
+		    query_record_count(r, f->key) > 1) {
+			rc = json_array(b, r, f->key);
+		} else {
+			number = stats ? strcmp(f->key, "type") != 0 :
+			    key_in(f->key, json_number_keys,
+			    sizeof(json_number_keys) /
+			    sizeof(json_number_keys[0]));
+			rc = json_value(b, &f->value, number);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	for (k = 0; session_lists && k < sizeof(json_list_keys) /
+	    sizeof(json_list_keys[0]); k++) {
+		if (query_record_count(r, json_list_keys[k]) > 0)
+			continue;
+		if ((!first && (rc = buf_append(b, ",", 1)) != 0) ||
+		    (rc = buf_printf(b, "\"%s\":[]", json_list_keys[k])) != 0)
+			return rc;
+		first = false;
+	}
+	return buf_append(b, "}", 1);
+}
+
+/* One record as "key=value ..." with logfmt quoting of each value. */
+static int
+format_text(const struct query_record *r, struct mtls_buf *b)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->count; i++)
+		if ((rc = logfmt_append(b, r->fields[i].key,
+		    r->fields[i].value.data, r->fields[i].value.len)) != 0)
+			return rc;
+	return 0;
+}
+
+static int
+print_record(const struct ctl *ctl, const struct query_record *r)
+{
+	struct mtls_buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	rc = ctl->json ? format_json(r, &b) : format_text(r, &b);
+	if (rc == 0)
+		rc = buf_append(&b, "\n", 1);
+	if (rc == 0 && fwrite(b.data, 1, b.len, stdout) != b.len)
+		rc = MTLS_ERR_SYSTEM;
+	buf_free(&b);
+	return rc;
+}
+
+static const char *
+read_error(int rc)
+{
+	switch (rc) {
+	case MTLS_ERR_CLOSED:
+		return "connection closed before the response was complete";
+	case MTLS_ERR_TOO_LARGE:
+		return "response line too long";
+	case MTLS_ERR_TIMEOUT:
+		return "timed out waiting for the daemon";
+	case MTLS_ERR_SYSTEM:
+		return strerror(errno);
+	default:
+		return mtls_strerror(rc);
+	}
+}
+
+/*
+ * Send one request and print its answer.  Returns the exit code; every
+ * failure has printed one line to stderr.
+ */
+static int
+ctl_query(const struct ctl *ctl, const struct query_request *req,
+    const char *shown_addr)
+{
+	char reqline[QUERY_REQUEST_MAX + 1];
+	char code[64], message[256];
+	struct query_record rec;
+	struct reader rd;
+	const char *line;
+	size_t len, count, i;
+	int fd, n, rc, ret = EXIT_FAIL;
+
+	if ((n = query_request_format(req, reqline, sizeof(reqline))) < 0) {
+		fprintf(stderr, "mtlsctl: cannot build request: %s\n",
+		    mtls_strerror(n));
+		return EXIT_FAIL;
+	}
+	if ((fd = ctl_connect(ctl->socket)) == -1) {
+		if (errno == EACCES || errno == EPERM)
+			fprintf(stderr, "mtlsctl: %s: access denied (need root "
+			    "or membership in the query group)\n", ctl->socket);
+		else
+			fprintf(stderr, "mtlsctl: cannot connect to %s: %s\n",
+			    ctl->socket, strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (reader_init(&rd, fd) != 0) {
+		fprintf(stderr, "mtlsctl: out of memory\n");
+		close(fd);
+		return EXIT_FAIL;
+	}
+	if ((rc = send_all(fd, reqline, (size_t)n)) != 0) {
+		fprintf(stderr, "mtlsctl: %s: cannot send request: %s\n",
+		    ctl->socket, rc == MTLS_ERR_TIMEOUT ?
+		    "timed out" : strerror(errno));
+		goto done;
+	}
+	if ((rc = reader_line(&rd, &line, &len)) != 0) {
+		fprintf(stderr, "mtlsctl: %s: %s\n", ctl->socket,
+		    read_error(rc));
+		goto done;
+	}
+	rc = query_status_parse(line, len, &count, code, sizeof(code),
+	    message, sizeof(message));
+	if (rc == MTLS_ERR_NOT_FOUND && req->verb == QUERY_WHOIS) {
+		fprintf(stderr, "mtlsctl: no session for %s\n", shown_addr);
+		ret = EXIT_NOTFOUND;
+		goto done;
+	}
+	if (rc == MTLS_ERR_DENIED) {
+		fprintf(stderr, "mtlsctl: %s: access denied (need root or "
+		    "membership in the query group)\n", ctl->socket);
+		goto done;
+	}
+	if (rc == MTLS_ERR_VERSION) {
+		fprintf(stderr, "mtlsctl: %s: daemon does not speak protocol "
+		    "%s\n", ctl->socket, QUERY_MAGIC);
+		goto done;
+	}
+	if (rc == MTLS_ERR_NOMEM) {
+		fprintf(stderr, "mtlsctl: out of memory\n");
+		goto done;
+	}
+	if (rc != 0 && code[0] == '\0') {
+		fprintf(stderr, "mtlsctl: %s: malformed response status "
+		    "line\n", ctl->socket);
+		goto done;
+	}
+	if (rc != 0) {
+		/* The codec made message printable; code is [a-z_]. */
+		fprintf(stderr, "mtlsctl: %s: daemon error %s%s%s\n",
+		    ctl->socket, code, message[0] ? ": " : "", message);
+		goto done;
+	}
+	/* whois names one session; more than one would be a daemon bug. */
+	if (req->verb == QUERY_WHOIS && count == 0) {
+		fprintf(stderr, "mtlsctl: no session for %s\n", shown_addr);
+		ret = EXIT_NOTFOUND;
+		goto done;
+	}
+	if (req->verb == QUERY_STATS && count != 1) {
+		fprintf(stderr, "mtlsctl: %s: expected one stats record, got "
+		    "%zu\n", ctl->socket, count);
+		goto done;
+	}
+
+	for (i = 0; i < count; i++) {
+		if ((rc = reader_line(&rd, &line, &len)) != 0) {
+			fprintf(stderr, "mtlsctl: %s: record %zu of %zu: %s\n",
+			    ctl->socket, i + 1, count, read_error(rc));
+			goto done;
+		}
+		if ((rc = query_record_parse(line, len, &rec)) != 0) {
+			fprintf(stderr, "mtlsctl: %s: record %zu of %zu: "
+			    "malformed (%s)\n", ctl->socket, i + 1, count,
+			    mtls_strerror(rc));
+			goto done;
+		}
+		rc = print_record(ctl, &rec);
+		query_record_free(&rec);
+		if (rc != 0) {
+			fprintf(stderr, "mtlsctl: cannot write output: %s\n",
+			    rc == MTLS_ERR_SYSTEM ? strerror(errno) :
+			    mtls_strerror(rc));
+			goto done;
+		}
+	}
+	if (fflush(stdout) == EOF) {
+		fprintf(stderr, "mtlsctl: cannot write output: %s\n",
+		    strerror(errno));
+		goto done;
+	}
+	ret = EXIT_OK;
+ done:
+	reader_free(&rd);
+	close(fd);
+	return ret;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "help",	no_argument,		NULL, OPT_HELP },
+		{ "socket",	required_argument,	NULL, 's' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	struct ctl ctl = { MTLSCTL_DEFAULT_SOCKET, false };
+	struct query_request req;
+	const char *cmd, *shown = NULL;
+	int ch, rc;
+
+	/* "+": options end at the command, as usage shows. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:hs:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_JSON:
+			ctl.json = true;
+			break;
+		case 's':
+			ctl.socket = optarg;
+			break;
+		case 'h':
+		case OPT_HELP:
+			fprintf(stdout,
+			    "usage: mtlsctl [-s SOCKET] [--json] sessions\n"
+			    "       mtlsctl [-s SOCKET] [--json] whois "
+			    "ADDR:PORT\n"
+			    "       mtlsctl [-s SOCKET] [--json] stats\n");
+			return EXIT_OK;
+		case ':':
+			fprintf(stderr, "mtlsctl: option %s needs an argument\n",
+			    argv[optind - 1]);
+			usage();
+		default:
+			if (optopt > 0 && optopt < OPT_JSON)
+				fprintf(stderr, "mtlsctl: unknown option -%c\n",
+				    optopt);
+			else
+				fprintf(stderr, "mtlsctl: unknown option %s\n",
+				    argv[optind - 1]);
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	cmd = argv[0];
+
+	memset(&req, 0, sizeof(req));
+	if (strcmp(cmd, "sessions") == 0 && argc == 1)
+		req.verb = QUERY_SESSIONS;
+	else if (strcmp(cmd, "stats") == 0 && argc == 1)
+		req.verb = QUERY_STATS;
+	else if (strcmp(cmd, "whois") == 0 && argc == 2) {
+		req.verb = QUERY_WHOIS;
+		shown = argv[1];
+		rc = netaddr_canonical(argv[1], req.addr, sizeof(req.addr));
+		if (rc != 0) {
+			fprintf(stderr, "mtlsctl: whois: invalid address "
+			    "\"%s\": expected IPv4:PORT or [IPv6]:PORT\n",
+			    argv[1]);
+			return EXIT_FAIL;
+		}
+	} else if (strcmp(cmd, "sessions") == 0 ||
+	    strcmp(cmd, "stats") == 0 || strcmp(cmd, "whois") == 0) {
+		fprintf(stderr, "mtlsctl: %s: wrong number of arguments\n",
+		    cmd);
+		usage();
+	} else {
+		fprintf(stderr, "mtlsctl: unknown command: %s\n", cmd);
+		usage();
+	}
+	return ctl_query(&ctl, &req, shown);
+}

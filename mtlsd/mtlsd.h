@@ -1,0 +1,127 @@
+/*
+ * mtlsd.h: the daemon's internal interfaces, grouped by file.
+ */
+#ifndef MTLSD_H
+#define MTLSD_H
+
+#include <sys/types.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "bytes.h"
+#include "config.h"
+#include "identity.h"
+#include "netaddr.h"
+#include "tls.h"
+
+struct query_record;
+
+#define SESSION_ID_TEXT		33	/* 128 random bits as hex, plus NUL */
+
+/* Counters shown by "mtlsctl stats"; updated lock-free by all threads. */
+struct stats {
+	atomic_ulong	accepted;		/* TCP connections accepted */
+	atomic_ulong	handshakes_ok;
+	atomic_ulong	rejected[TLS_REASON_MAX]; /* by reason */
+	atomic_ulong	rejected_limit;		/* max_connections, fds */
+	atomic_ulong	upstream_failures;
+	atomic_ulong	connections_active;
+	atomic_ulong	sessions_closed;
+	atomic_ulong	queries;
+	atomic_ulong	queries_denied;
+};
+
+struct listener {
+	const struct listener_config *cfg;
+	struct tls_ctx		*tls;
+	int			 fd;
+	atomic_int		 active;	/* for max_connections */
+};
+
+/*
+ * One live, verified connection as the session table publishes it.  It is
+ * owned by its relay connection; the table only points at it, and the
+ * relay removes it (under the table lock) before closing the upstream
+ * socket, so a reused address pair can never inherit it (DESIGN 4.2).
+ */
+struct session {
+	char			 id[SESSION_ID_TEXT];
+	const char		*listener;
+	char			 client[NETADDR_TEXT_MAX];
+	char			 upstream[NETADDR_TEXT_MAX];	/* backend's local */
+	char			 upstream_local[NETADDR_TEXT_MAX]; /* our source */
+	struct identity		 identity;
+	char			 tls_version[16];
+	char			 cipher[64];
+	time_t			 since;
+	atomic_ullong		 bytes_in;	/* client to upstream */
+	atomic_ullong		 bytes_out;	/* upstream to client */
+	struct session		*hnext;		/* table bucket chain */
+};
+
+struct mtlsd {
+	struct mtlsd_config	 cfg;
+	struct listener		*listeners;
+	size_t			 n_listeners;
+	struct session_table	*sessions;
+	struct stats		 stats;
+	int			 query_fd;
+	gid_t			 query_gid;
+	uid_t			 self_uid;	/* after the privilege drop */
+	time_t			 started;
+	int			 workers;
+	int			 stop_fd;	/* eventfd: readable when stopping */
+};
+
+/* mtlsd.c */
+uint64_t	 now_ms(void);
+
+/* privsep.c */
+void		 priv_drop(const char *user, const char *group);
+int		 priv_lookup(const char *user, const char *group, uid_t *uid,
+		    gid_t *gid, char *err, size_t errsize);
+
+/* listener.c */
+int		 listener_open_all(struct mtlsd *d, char *err, size_t errsize);
+
+/* relay.c */
+int		 relay_start(struct mtlsd *d);
+void		 relay_join(struct mtlsd *d);
+
+/* session.c */
+struct session_table *session_table_new(void);
+void		 session_table_free(struct session_table *t);
+void		 session_add(struct session_table *t, struct session *s);
+void		 session_remove(struct session_table *t, struct session *s);
+size_t		 session_count(struct session_table *t);
+/*
+ * Call fn for sessions under the table lock: all of them (addr NULL), those
+ * whose client or upstream_local address is addr (peer NULL), or the one
+ * whose (upstream, upstream_local) pair is (addr, peer).  fn must not
+ * block; it returns non-zero to stop.
+ */
+void		 session_foreach(struct session_table *t, const char *addr,
+		    const char *peer, int (*fn)(const struct session *, void *),
+		    void *arg);
+void		 session_new_id(char id[SESSION_ID_TEXT]);
+int		 session_to_record(const struct session *s,
+		    struct query_record *r);
+
+/* query_server.c */
+int		 query_open(struct mtlsd *d, char *err, size_t errsize);
+int		 query_start(struct mtlsd *d);
+void		 query_join(struct mtlsd *d);
+
+/* sockdiag.c */
+/*
+ * The uid owning the TCP socket whose local address is local and whose
+ * peer is peer (both canonical text), read from the kernel (sock_diag).
+ */
+int		 sockdiag_tcp_owner(const char *local, const char *peer,
+		    uid_t *uid);
+
+#endif

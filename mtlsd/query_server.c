@@ -1,0 +1,502 @@
+/*
+ * query_server.c: the query socket (DESIGN 3.3, 4.3).
+ *
+ * One thread, one epoll loop, non-blocking clients.  Every caller is
+ * checked with SO_PEERCRED: root, the daemon's own user, or a member of
+ * query.group (primary or supplementary group, read from the kernel).
+ * Lookups that reveal a session are answered to root, or to the uid that
+ * owns the backend end of that session's connection (read from the kernel
+ * with sock_diag); anyone else learns nothing ("not_found").  One request
+ * per connection: read one line, answer, close.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "log.h"
+#include "mtlsd.h"
+#include "query.h"
+
+#define QUERY_CLIENT_TIMEOUT_MS	5000
+#define QUERY_MAX_CLIENTS	4096
+#define QUERY_MAX_GROUPS	1024
+
+struct qclient {
+	int		 fd;
+	struct ucred	 cred;
+	bool		 allowed;
+	uint64_t	 deadline;
+	char		 in[QUERY_REQUEST_MAX + 1];
+	size_t		 in_len;
+	struct mtls_buf	 out;
+	size_t		 out_off;
+	bool		 writing;
+	struct qclient	*prev, *next;
+};
+
+/* One matching session, copied out of the table under its lock. */
+struct snapshot {
+	char		 upstream[NETADDR_TEXT_MAX];
+	char		 upstream_local[NETADDR_TEXT_MAX];
+	bool		 tcp;
+	struct mtls_buf	 line;
+	struct snapshot	*next;
+};
+
+struct qserver {
+	struct mtlsd	*d;
+	pthread_t	 thread;
+	int		 epfd;
+	int		 listen_tag, stop_tag;
+	struct qclient	*clients;
+	size_t		 nclients;
+};
+
+static struct qserver qs;
+
+int
+query_open(struct mtlsd *d, char *err, size_t errsize)
+{
+	const char *path = d->cfg.query_socket;
+	struct sockaddr_un sun;
+	struct stat st;
+	struct group gr, *grp = NULL;
+	char buf[16384];
+	mode_t old;
+	int fd;
+
+	if (getgrnam_r(d->cfg.query_group, &gr, buf, sizeof(buf), &grp) != 0 ||
+	    grp == NULL) {
+		snprintf(err, errsize, "%s: query.group \"%s\" does not exist",
+		    d->cfg.file, d->cfg.query_group);
+		return MTLS_ERR_CONFIG;
+	}
+	d->query_gid = gr.gr_gid;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errsize, "query socket path too long: %s", path);
+		return MTLS_ERR_CONFIG;
+	}
+	strcpy(sun.sun_path, path);
+	/* Remove a stale socket from an earlier run, nothing else. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errsize, "query socket %s exists and is "
+			    "not a socket", path);
+			return MTLS_ERR_CONFIG;
+		}
+		unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		goto fail;
+	/* Never a moment where the socket is open to everyone. */
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		close(fd);
+		goto fail;
+	}
+	umask(old);
+	if ((geteuid() == 0 && chown(path, 0, d->query_gid) == -1) ||
+	    chmod(path, (mode_t)d->cfg.query_mode) == -1 ||
+	    listen(fd, 128) == -1) {
+		close(fd);
+		goto fail;
+	}
+	d->query_fd = fd;
+	return 0;
+fail:
+	snprintf(err, errsize, "query socket %s: %s", path, strerror(errno));
+	return MTLS_ERR_SYSTEM;
+}
+
+static bool
+caller_allowed(struct mtlsd *d, int fd, const struct ucred *cred)
+{
+	gid_t groups[QUERY_MAX_GROUPS];
+	socklen_t len = sizeof(groups);
+	size_t i;
+
+	if (cred->uid == 0 || cred->uid == d->self_uid ||
+	    cred->gid == d->query_gid)
+		return true;
+	/* Supplementary groups of the caller, as the kernel saw them. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return false;
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == d->query_gid)
+			return true;
+	return false;
+}
+
+static void
+client_free(struct qclient *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		qs.clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	epoll_ctl(qs.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	buf_free(&c->out);
+	free(c);
+	qs.nclients--;
+}
+
+static void
+log_query(const struct qclient *c, const char *verb, const char *arg,
+    const char *result)
+{
+	struct logfmt lf;
+
+	logfmt_init(&lf, "query");
+	logfmt_int(&lf, "uid", c->cred.uid);
+	logfmt_int(&lf, "pid", c->cred.pid);
+	logfmt_str(&lf, "lookup", verb);
+	if (arg != NULL)
+		logfmt_str(&lf, "addr", arg);
+	logfmt_str(&lf, "result", result);
+	logfmt_emit(&lf, strcmp(result, "denied") == 0 ? LOGLVL_NOTICE :
+	    LOGLVL_INFO);
+}
+
+static int
+snapshot_one(const struct session *s, void *arg)
+{
+	struct snapshot **head = arg, *snap;
+	struct query_record r;
+	int rc;
+
+	if ((snap = calloc(1, sizeof(*snap))) == NULL)
+		return 1;
+	buf_init(&snap->line, QUERY_RECORD_MAX);
+	memcpy(snap->upstream, s->upstream, sizeof(snap->upstream));
+	memcpy(snap->upstream_local, s->upstream_local,
+	    sizeof(snap->upstream_local));
+	snap->tcp = strncmp(s->upstream, "unix:", 5) != 0;
+	query_record_init(&r);
+	rc = session_to_record(s, &r);
+	if (rc == 0)
+		rc = query_record_format(&r, &snap->line);
+	query_record_free(&r);
+	if (rc != 0) {
+		buf_free(&snap->line);
+		free(snap);
+		return 0;
+	}
+	snap->next = *head;
+	*head = snap;
+	return 0;
+}
+
+/* May this caller see the session?  Root: yes; others: the backend owner. */
+static bool
+may_see(const struct qclient *c, const struct snapshot *snap)
+{
+	uid_t owner;
+
+	if (c->cred.uid == 0)
+		return true;
+	/* Unix upstreams: owner not known from the kernel yet; root only. */
+	if (!snap->tcp)
+		return false;
+	if (sockdiag_tcp_owner(snap->upstream, snap->upstream_local,
+	    &owner) != 0)
+		return false;
+	return owner == c->cred.uid;
+}
+
+static void
+answer_sessions(struct qclient *c, const struct query_request *req)
+{
+	struct snapshot *head = NULL, *snap, *next;
+	struct mtls_buf body;
+	size_t count = 0;
+	const char *verb;
+
+	buf_init(&body, 0);
+	switch (req->verb) {
+	case QUERY_SESSIONS:
+		verb = "sessions";
+		session_foreach(qs.d->sessions, NULL, NULL, snapshot_one,
+		    &head);
+		break;
+	case QUERY_WHOIS:
+		verb = "whois";
+		session_foreach(qs.d->sessions, req->addr, NULL, snapshot_one,
+		    &head);
+		break;
+	default:
+		verb = "lookup";
+		session_foreach(qs.d->sessions, req->addr, req->peer,
+		    snapshot_one, &head);
+		break;
+	}
+	for (snap = head; snap != NULL; snap = next) {
+		next = snap->next;
+		if (may_see(c, snap) && count < QUERY_MAX_RECORDS &&
+		    buf_append(&body, snap->line.data, snap->line.len) == 0)
+			count++;
+		buf_free(&snap->line);
+		free(snap);
+	}
+	if (req->verb != QUERY_SESSIONS && count == 0) {
+		query_format_err(&c->out, QUERY_E_NOT_FOUND,
+		    "no such session");
+		log_query(c, verb, req->addr, "not_found");
+	} else {
+		query_format_ok(&c->out, count);
+		buf_append(&c->out, body.data, body.len);
+		log_query(c, verb, req->verb == QUERY_SESSIONS ? NULL :
+		    req->addr, count ? "found" : "none");
+	}
+	buf_free(&body);
+}
+
+static void
+answer_stats(struct qclient *c)
+{
+	struct stats *st = &qs.d->stats;
+	struct query_record r;
+	char key[48], num[32];
+	int i;
+
+	query_record_init(&r);
+	query_record_add_str(&r, "type", "stats");
+#define NUM(k, v) do {							\
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)(v));	\
+	query_record_add_str(&r, (k), num);				\
+} while (0)
+	NUM("uptime", time(NULL) - qs.d->started);
+	NUM("workers", qs.d->workers);
+	NUM("connections_active", atomic_load(&st->connections_active));
+	NUM("sessions_active", session_count(qs.d->sessions));
+	NUM("accepted", atomic_load(&st->accepted));
+	NUM("handshakes_ok", atomic_load(&st->handshakes_ok));
+	for (i = 1; i < TLS_REASON_MAX; i++) {
+		snprintf(key, sizeof(key), "rejected_%s",
+		    tls_reason_name((enum tls_reason)i));
+		NUM(key, atomic_load(&st->rejected[i]));
+	}
+	NUM("rejected_limit", atomic_load(&st->rejected_limit));
+	NUM("upstream_failures", atomic_load(&st->upstream_failures));
+	NUM("sessions_closed", atomic_load(&st->sessions_closed));
+	NUM("queries", atomic_load(&st->queries));
+	NUM("queries_denied", atomic_load(&st->queries_denied));
+#undef NUM
+	query_format_ok(&c->out, 1);
+	query_record_format(&r, &c->out);
+	query_record_free(&r);
+	log_query(c, "stats", NULL, "found");
+}
+
+static void
+client_respond(struct qclient *c)
+{
+	struct query_request req;
+	struct epoll_event ev;
+	int rc;
+
+	atomic_fetch_add(&qs.d->stats.queries, 1);
+	if (!c->allowed) {
+		atomic_fetch_add(&qs.d->stats.queries_denied, 1);
+		query_format_err(&c->out, QUERY_E_DENIED,
+		    "need root or membership in the query group");
+		log_query(c, "connect", NULL, "denied");
+	} else if ((rc = query_request_parse(c->in, c->in_len, &req)) != 0) {
+		query_format_err(&c->out, rc == MTLS_ERR_VERSION ?
+		    QUERY_E_VERSION : rc == MTLS_ERR_TOO_LARGE ?
+		    QUERY_E_TOO_LARGE : QUERY_E_BAD_REQUEST,
+		    mtls_strerror(rc));
+		log_query(c, "invalid", NULL, "bad_request");
+	} else if (req.verb == QUERY_STATS) {
+		answer_stats(c);
+	} else {
+		answer_sessions(c, &req);
+	}
+	c->writing = true;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLOUT;
+	ev.data.ptr = c;
+	epoll_ctl(qs.epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void
+client_too_large(struct qclient *c)
+{
+	struct epoll_event ev;
+
+	atomic_fetch_add(&qs.d->stats.queries, 1);
+	query_format_err(&c->out, QUERY_E_TOO_LARGE, "request line longer "
+	    "than 1024 bytes");
+	log_query(c, "invalid", NULL, "too_large");
+	c->writing = true;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLOUT;
+	ev.data.ptr = c;
+	epoll_ctl(qs.epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void
+client_io(struct qclient *c)
+{
+	char *nl;
+	ssize_t n;
+
+	if (c->writing) {
+		while (c->out_off < c->out.len) {
+			n = send(c->fd, c->out.data + c->out_off,
+			    c->out.len - c->out_off, MSG_NOSIGNAL);
+			if (n > 0)
+				c->out_off += (size_t)n;
+			else if (n == -1 && errno == EAGAIN)
+				return;
+			else
+				break;
+		}
+		client_free(c);
+		return;
+	}
+	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+	if (n == 0 || (n == -1 && errno != EAGAIN)) {
+		client_free(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->in_len += (size_t)n;
+	if ((nl = memchr(c->in, '\n', c->in_len)) != NULL) {
+		c->in_len = (size_t)(nl - c->in);
+		client_respond(c);
+	} else if (c->in_len >= QUERY_REQUEST_MAX) {
+		/* A request may not exceed the limit, newline included. */
+		client_too_large(c);
+	}
+}
+
+static void
+query_accept(void)
+{
+	struct epoll_event ev;
+	struct qclient *c;
+	socklen_t len;
+	int fd;
+
+	while ((fd = accept4(qs.d->query_fd, NULL, NULL,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
+		if (qs.nclients >= QUERY_MAX_CLIENTS ||
+		    (c = calloc(1, sizeof(*c))) == NULL) {
+			log_warnx("event=query result=refused reason=too_many_clients");
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		len = sizeof(c->cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred,
+		    &len) == -1) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->allowed = caller_allowed(qs.d, fd, &c->cred);
+		c->deadline = now_ms() + QUERY_CLIENT_TIMEOUT_MS;
+		buf_init(&c->out, 0);
+		c->next = qs.clients;
+		if (qs.clients != NULL)
+			qs.clients->prev = c;
+		qs.clients = c;
+		qs.nclients++;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(qs.epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+			client_free(c);
+			continue;
+		}
+		/* Refuse outsiders at once, before they send anything. */
+		if (!c->allowed)
+			client_respond(c);
+	}
+}
+
+static void *
+query_main(void *arg)
+{
+	struct epoll_event evs[64];
+	struct qclient *c, *next;
+	uint64_t now;
+	bool stopping = false;
+	int n, i;
+
+	(void)arg;
+	while (!stopping) {
+		n = epoll_wait(qs.epfd, evs, 64, 500);
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait (query)");
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &qs.stop_tag)
+				stopping = true;
+			else if (evs[i].data.ptr == &qs.listen_tag)
+				query_accept();
+			else
+				client_io(evs[i].data.ptr);
+		}
+		now = now_ms();
+		for (c = qs.clients; c != NULL; c = next) {
+			next = c->next;
+			if (now >= c->deadline)
+				client_free(c);
+		}
+	}
+	while (qs.clients != NULL)
+		client_free(qs.clients);
+	return NULL;
+}
+
+int
+query_start(struct mtlsd *d)
+{
+	struct epoll_event ev;
+
+	qs.d = d;
+	if ((qs.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return MTLS_ERR_SYSTEM;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &qs.listen_tag;
+	if (epoll_ctl(qs.epfd, EPOLL_CTL_ADD, d->query_fd, &ev) == -1)
+		return MTLS_ERR_SYSTEM;
+	ev.data.ptr = &qs.stop_tag;
+	if (epoll_ctl(qs.epfd, EPOLL_CTL_ADD, d->stop_fd, &ev) == -1)
+		return MTLS_ERR_SYSTEM;
+	if (pthread_create(&qs.thread, NULL, query_main, NULL) != 0)
+		return MTLS_ERR_SYSTEM;
+	return 0;
+}
+
+void
+query_join(struct mtlsd *d)
+{
+	pthread_join(qs.thread, NULL);
+	close(qs.epfd);
+	close(d->query_fd);
+	/* The directory may not be ours after the drop; a stale socket is
+	 * removed at the next start. */
+	if (unlink(d->cfg.query_socket) == -1)
+		log_debug("unlink %s: %s", d->cfg.query_socket,
+		    strerror(errno));
+}

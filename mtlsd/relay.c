@@ -1,0 +1,744 @@
+/*
+ * relay.c: the worker threads.  Each runs one epoll loop that accepts on
+ * every listener, drives non-blocking TLS handshakes, connects to the
+ * upstream and moves bytes both ways with backpressure and half-close.
+ * No thread or process per connection.
+ */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "log.h"
+#include "mtlsd.h"
+
+#define RELAY_BUF		(16 * 1024)	/* one TLS record */
+#define RELAY_MAX_EVENTS	64
+#define RELAY_ACCEPT_BURST	32
+#define RELAY_TICK_MS		250
+
+enum src_kind { SRC_LISTENER, SRC_CLIENT, SRC_UPSTREAM, SRC_STOP };
+
+/* What an epoll event points at. */
+struct ev_src {
+	enum src_kind	 kind;
+	void		*ptr;
+};
+
+enum conn_state { CONN_HANDSHAKE, CONN_CONNECTING, CONN_RELAY };
+
+struct worker;
+
+struct conn {
+	struct worker	*w;
+	struct listener	*l;
+	enum conn_state	 state;
+	int		 cfd, ufd;
+	struct ev_src	 csrc, usrc;
+	uint32_t	 cev, uev;		/* registered epoll masks */
+	struct tls_conn	*tls;
+	uint64_t	 deadline;		/* ms; handshake or idle */
+	uint64_t	 opened;		/* ms, when relaying began */
+	bool		 in_table;
+	bool		 dead;			/* closed; freed after the batch */
+	bool		 client_eof;		/* no more data from client */
+	bool		 upstream_eof;		/* no more data from upstream */
+	bool		 upstream_shut;		/* sent FIN to upstream */
+	bool		 tls_shut;		/* sent close_notify */
+	/* what each blocked operation waits for, recomputed each run */
+	bool		 c_want_in, c_want_out, u_want_in, u_want_out;
+	size_t		 c2u_len, c2u_off, u2c_len;
+	struct session	 s;
+	struct conn	*prev, *next;
+	unsigned char	 c2u[RELAY_BUF];
+	unsigned char	 u2c[RELAY_BUF];
+};
+
+struct worker {
+	struct mtlsd	*d;
+	pthread_t	 thread;
+	int		 epfd;
+	int		 index;
+	bool		 listening;
+	bool		 stopping;
+	uint64_t	 relisten_at;		/* after EMFILE */
+	struct ev_src	*lsrc;			/* one per listener */
+	struct ev_src	 stopsrc;
+	struct conn	*conns;			/* all live connections */
+	struct conn	*dead;			/* closed in this epoll batch */
+};
+
+static struct worker *workers;
+
+static void	conn_close(struct conn *c, const char *reason);
+
+static void
+conn_log_refusal(struct conn *c, const char *reason, const char *detail)
+{
+	struct logfmt lf;
+
+	logfmt_init(&lf, "handshake");
+	logfmt_str(&lf, "result", "fail");
+	logfmt_str(&lf, "reason", reason);
+	logfmt_str(&lf, "listener", c->l->cfg->name);
+	logfmt_str(&lf, "client", c->s.client);
+	if (detail != NULL && detail[0] != '\0')
+		logfmt_str(&lf, "detail", detail);
+	logfmt_emit(&lf, LOGLVL_NOTICE);
+}
+
+static int
+ep_set(struct worker *w, int fd, struct ev_src *src, uint32_t *cur,
+    uint32_t want)
+{
+	struct epoll_event ev;
+	int op;
+
+	if (*cur == want)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = src;
+	op = want == 0 ? EPOLL_CTL_DEL : (*cur == 0 ? EPOLL_CTL_ADD :
+	    EPOLL_CTL_MOD);
+	if (epoll_ctl(w->epfd, op, fd, &ev) == -1) {
+		log_warn("epoll_ctl");
+		return MTLS_ERR_SYSTEM;
+	}
+	*cur = want;
+	return 0;
+}
+
+static void
+conn_unlink(struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct mtlsd *d = c->w->d;
+
+	conn_unlink(c);
+	if (c->cfd != -1) {
+		ep_set(c->w, c->cfd, &c->csrc, &c->cev, 0);
+		close(c->cfd);
+	}
+	tls_conn_free(c->tls);
+	c->tls = NULL;
+	identity_free(&c->s.identity);
+	atomic_fetch_sub(&c->l->active, 1);
+	atomic_fetch_sub(&d->stats.connections_active, 1);
+	/*
+	 * Later events of the same epoll batch may still point at c: keep
+	 * the memory until the batch is done.
+	 */
+	c->dead = true;
+	c->next = c->w->dead;
+	c->w->dead = c;
+}
+
+static void
+worker_reap(struct worker *w)
+{
+	struct conn *c;
+
+	while ((c = w->dead) != NULL) {
+		w->dead = c->next;
+		free(c);
+	}
+}
+
+/*
+ * Close both sides.  The session leaves the table before the upstream
+ * socket is closed (DESIGN 4.2).
+ */
+static void
+conn_close(struct conn *c, const char *reason)
+{
+	struct mtlsd *d = c->w->d;
+	struct logfmt lf;
+
+	if (c->in_table) {
+		session_remove(d->sessions, &c->s);
+		c->in_table = false;
+		atomic_fetch_add(&d->stats.sessions_closed, 1);
+		logfmt_init(&lf, "session_close");
+		logfmt_str(&lf, "id", c->s.id);
+		logfmt_str(&lf, "listener", c->l->cfg->name);
+		logfmt_str(&lf, "client", c->s.client);
+		logfmt_bytes(&lf, "subject", c->s.identity.subject.rfc4514.data,
+		    c->s.identity.subject.rfc4514.len);
+		logfmt_str(&lf, "serial", c->s.identity.serial);
+		logfmt_str(&lf, "reason", reason);
+		logfmt_int(&lf, "bytes_in", (long long)c->s.bytes_in);
+		logfmt_int(&lf, "bytes_out", (long long)c->s.bytes_out);
+		logfmt_int(&lf, "duration_ms", c->opened ?
+		    (long long)(now_ms() - c->opened) : 0);
+		logfmt_emit(&lf, LOGLVL_INFO);
+	}
+	if (c->ufd != -1) {
+		ep_set(c->w, c->ufd, &c->usrc, &c->uev, 0);
+		close(c->ufd);
+		c->ufd = -1;
+	}
+	/* Best effort: a clean close_notify if the socket takes it now. */
+	if (c->state != CONN_HANDSHAKE && !c->tls_shut)
+		(void)tls_shutdown(c->tls);
+	conn_free(c);
+}
+
+static void
+conn_refuse(struct conn *c, enum tls_reason reason, const char *detail)
+{
+	atomic_fetch_add(&c->w->d->stats.rejected[reason], 1);
+	conn_log_refusal(c, tls_reason_name(reason), detail);
+	conn_free(c);
+}
+
+/* Start the non-blocking connect and publish the session. */
+static int
+conn_connect_upstream(struct conn *c)
+{
+	const struct listener_config *lc = c->l->cfg;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd, one = 1;
+
+	fd = socket(lc->upstream_addr.ss.ss_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -errno;
+	if (lc->upstream_addr.ss.ss_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&lc->upstream_addr.ss,
+	    lc->upstream_addr.len) == -1 && errno != EINPROGRESS) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	c->ufd = fd;
+	/*
+	 * The local address exists as soon as connect() started, so the
+	 * session is in the table before the backend can accept and ask.
+	 */
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    netaddr_format((struct sockaddr *)&ss, sl, c->s.upstream_local,
+	    sizeof(c->s.upstream_local)) != 0)
+		snprintf(c->s.upstream_local, sizeof(c->s.upstream_local),
+		    "unix:");
+	netaddr_format((const struct sockaddr *)&lc->upstream_addr.ss,
+	    lc->upstream_addr.len, c->s.upstream, sizeof(c->s.upstream));
+	c->s.since = time(NULL);
+	session_add(c->w->d->sessions, &c->s);
+	c->in_table = true;
+	return 0;
+}
+
+static void
+conn_handshake_done(struct conn *c)
+{
+	struct mtlsd *d = c->w->d;
+	char fpr[IDENTITY_FPR_TEXT];
+	struct logfmt lf;
+	int rc;
+
+	tls_conn_take_identity(c->tls, &c->s.identity);
+	snprintf(c->s.tls_version, sizeof(c->s.tls_version), "%s",
+	    tls_conn_version(c->tls));
+	snprintf(c->s.cipher, sizeof(c->s.cipher), "%s",
+	    tls_conn_cipher(c->tls));
+	session_new_id(c->s.id);
+	atomic_fetch_add(&d->stats.handshakes_ok, 1);
+
+	identity_fingerprint_text(c->s.identity.cert_sha256, fpr);
+	logfmt_init(&lf, "handshake");
+	logfmt_str(&lf, "result", "ok");
+	logfmt_str(&lf, "listener", c->l->cfg->name);
+	logfmt_str(&lf, "client", c->s.client);
+	logfmt_str(&lf, "id", c->s.id);
+	logfmt_bytes(&lf, "subject", c->s.identity.subject.rfc4514.data,
+	    c->s.identity.subject.rfc4514.len);
+	logfmt_bytes(&lf, "issuer", c->s.identity.issuer.rfc4514.data,
+	    c->s.identity.issuer.rfc4514.len);
+	logfmt_str(&lf, "serial", c->s.identity.serial);
+	logfmt_str(&lf, "sha256", fpr);
+	logfmt_str(&lf, "tls_version", c->s.tls_version);
+	logfmt_str(&lf, "cipher", c->s.cipher);
+	logfmt_emit(&lf, LOGLVL_INFO);
+
+	if ((rc = conn_connect_upstream(c)) != 0) {
+		atomic_fetch_add(&d->stats.upstream_failures, 1);
+		logfmt_init(&lf, "upstream");
+		logfmt_str(&lf, "result", "fail");
+		logfmt_str(&lf, "reason", "connect_failed");
+		logfmt_str(&lf, "listener", c->l->cfg->name);
+		logfmt_str(&lf, "client", c->s.client);
+		logfmt_str(&lf, "upstream", c->l->cfg->upstream);
+		logfmt_str(&lf, "error", strerror(-rc));
+		logfmt_emit(&lf, LOGLVL_WARNING);
+		c->state = CONN_CONNECTING;	/* so close sends close_notify */
+		conn_close(c, "upstream_failed");
+		return;
+	}
+	c->state = CONN_CONNECTING;
+	c->deadline = now_ms() + (uint64_t)c->l->cfg->handshake_timeout * 1000;
+}
+
+static int
+conn_connected(struct conn *c)
+{
+	struct logfmt lf;
+	socklen_t sl = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &sl) == -1)
+		err = errno;
+	if (err != 0) {
+		atomic_fetch_add(&c->w->d->stats.upstream_failures, 1);
+		logfmt_init(&lf, "upstream");
+		logfmt_str(&lf, "result", "fail");
+		logfmt_str(&lf, "reason", err == ECONNREFUSED ?
+		    "connect_refused" : "connect_failed");
+		logfmt_str(&lf, "listener", c->l->cfg->name);
+		logfmt_str(&lf, "client", c->s.client);
+		logfmt_str(&lf, "upstream", c->l->cfg->upstream);
+		logfmt_str(&lf, "error", strerror(err));
+		logfmt_emit(&lf, LOGLVL_WARNING);
+		conn_close(c, "upstream_failed");
+		return -1;
+	}
+	c->state = CONN_RELAY;
+	c->opened = now_ms();
+	c->deadline = c->opened + (uint64_t)c->l->cfg->idle_timeout * 1000;
+	logfmt_init(&lf, "session_open");
+	logfmt_str(&lf, "id", c->s.id);
+	logfmt_str(&lf, "listener", c->l->cfg->name);
+	logfmt_str(&lf, "client", c->s.client);
+	logfmt_str(&lf, "upstream", c->s.upstream);
+	logfmt_str(&lf, "upstream_local", c->s.upstream_local);
+	logfmt_bytes(&lf, "subject", c->s.identity.subject.rfc4514.data,
+	    c->s.identity.subject.rfc4514.len);
+	logfmt_str(&lf, "serial", c->s.identity.serial);
+	logfmt_emit(&lf, LOGLVL_INFO);
+	return 0;
+}
+
+/* Note which way a TLS operation that returned AGAIN is waiting. */
+static void
+want_tls(struct conn *c)
+{
+	if (tls_conn_wants_write(c->tls))
+		c->c_want_out = true;
+	else
+		c->c_want_in = true;
+}
+
+/*
+ * Move bytes until nothing more can move.  Returns 0 while the connection
+ * lives, -1 once it has been closed and freed.
+ */
+static int
+conn_pump(struct conn *c)
+{
+	bool progress;
+	ssize_t n;
+	int rc;
+
+	do {
+		progress = false;
+		c->c_want_in = c->c_want_out = false;
+		c->u_want_in = c->u_want_out = false;
+
+		/* client -> upstream */
+		if (!c->client_eof && c->c2u_len == 0) {
+			rc = tls_read(c->tls, c->c2u, sizeof(c->c2u));
+			if (rc > 0) {
+				c->c2u_len = (size_t)rc;
+				c->c2u_off = 0;
+				progress = true;
+			} else if (rc == 0 || rc == MTLS_ERR_CLOSED) {
+				c->client_eof = true;
+				progress = true;
+			} else if (rc == MTLS_ERR_AGAIN) {
+				want_tls(c);
+			} else {
+				conn_close(c, "tls_error");
+				return -1;
+			}
+		}
+		if (c->c2u_off < c->c2u_len) {
+			n = send(c->ufd, c->c2u + c->c2u_off,
+			    c->c2u_len - c->c2u_off, MSG_NOSIGNAL);
+			if (n > 0) {
+				c->c2u_off += (size_t)n;
+				atomic_fetch_add(&c->s.bytes_in,
+				    (unsigned long long)n);
+				if (c->c2u_off == c->c2u_len)
+					c->c2u_len = c->c2u_off = 0;
+				progress = true;
+			} else if (n == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK)) {
+				c->u_want_out = true;
+			} else {
+				conn_close(c, "upstream_error");
+				return -1;
+			}
+		}
+		if (c->client_eof && c->c2u_len == 0 && !c->upstream_shut) {
+			/* Half-close passes through. */
+			shutdown(c->ufd, SHUT_WR);
+			c->upstream_shut = true;
+			progress = true;
+		}
+
+		/* upstream -> client */
+		if (!c->upstream_eof && c->u2c_len == 0) {
+			n = recv(c->ufd, c->u2c, sizeof(c->u2c), 0);
+			if (n > 0) {
+				c->u2c_len = (size_t)n;
+				progress = true;
+			} else if (n == 0) {
+				c->upstream_eof = true;
+				progress = true;
+			} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->u_want_in = true;
+			} else {
+				conn_close(c, "upstream_error");
+				return -1;
+			}
+		}
+		if (c->u2c_len > 0) {
+			rc = tls_write(c->tls, c->u2c, c->u2c_len);
+			if (rc > 0) {
+				atomic_fetch_add(&c->s.bytes_out,
+				    (unsigned long long)c->u2c_len);
+				c->u2c_len = 0;
+				progress = true;
+			} else if (rc == MTLS_ERR_AGAIN) {
+				want_tls(c);
+			} else {
+				/* The client is gone: nothing more to deliver. */
+				conn_close(c, "client_closed");
+				return -1;
+			}
+		}
+		if (c->upstream_eof && c->u2c_len == 0 && !c->tls_shut) {
+			rc = tls_shutdown(c->tls);
+			if (rc == 0) {
+				c->tls_shut = true;
+				progress = true;
+			} else if (rc == MTLS_ERR_AGAIN) {
+				want_tls(c);
+			} else {
+				c->tls_shut = true;
+			}
+		}
+		if (c->client_eof && c->upstream_eof && c->c2u_len == 0 &&
+		    c->u2c_len == 0 && c->tls_shut) {
+			conn_close(c, "closed");
+			return -1;
+		}
+		if (progress)
+			c->deadline = now_ms() +
+			    (uint64_t)c->l->cfg->idle_timeout * 1000;
+	} while (progress);
+	return 0;
+}
+
+static void
+conn_update_events(struct conn *c)
+{
+	uint32_t cw = 0, uw = 0;
+
+	if (c->state == CONN_HANDSHAKE) {
+		cw = tls_conn_wants_write(c->tls) ? EPOLLOUT : EPOLLIN;
+	} else if (c->state == CONN_CONNECTING) {
+		uw = EPOLLOUT;
+	} else {
+		cw = (c->c_want_in ? EPOLLIN : 0) |
+		    (c->c_want_out ? EPOLLOUT : 0);
+		uw = (c->u_want_in ? EPOLLIN : 0) |
+		    (c->u_want_out ? EPOLLOUT : 0);
+	}
+	if (ep_set(c->w, c->cfd, &c->csrc, &c->cev, cw) != 0 ||
+	    (c->ufd != -1 &&
+	    ep_set(c->w, c->ufd, &c->usrc, &c->uev, uw) != 0))
+		conn_close(c, "internal_error");
+}
+
+static void
+conn_run(struct conn *c)
+{
+	int rc;
+
+	if (c->state == CONN_HANDSHAKE) {
+		rc = tls_handshake(c->tls);
+		if (rc == MTLS_ERR_AGAIN) {
+			conn_update_events(c);
+			return;
+		}
+		if (rc != 0) {
+			conn_refuse(c, tls_conn_reason(c->tls),
+			    tls_conn_detail(c->tls));
+			return;
+		}
+		conn_handshake_done(c);
+		/* conn_handshake_done closes c itself when connect fails */
+		if (c->dead)
+			return;
+		conn_update_events(c);
+		return;
+	}
+	if (c->state == CONN_CONNECTING)
+		return;
+	if (conn_pump(c) == 0)
+		conn_update_events(c);
+}
+
+static void
+worker_accept(struct worker *w, struct listener *l)
+{
+	struct mtlsd *d = w->d;
+	struct sockaddr_storage ss;
+	struct conn *c;
+	struct logfmt lf;
+	char addr[NETADDR_TEXT_MAX];
+	socklen_t sl;
+	int fd, i, one = 1;
+
+	for (i = 0; i < RELAY_ACCEPT_BURST; i++) {
+		sl = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Stop accepting for a moment, keep serving. */
+				atomic_fetch_add(&d->stats.rejected_limit, 1);
+				log_warn("listener %s: accept", l->cfg->name);
+				w->relisten_at = now_ms() + 1000;
+				w->listening = false;
+			}
+			return;
+		}
+		atomic_fetch_add(&d->stats.accepted, 1);
+		if (netaddr_format((struct sockaddr *)&ss, sl, addr,
+		    sizeof(addr)) != 0)
+			snprintf(addr, sizeof(addr), "unknown");
+		if (atomic_fetch_add(&l->active, 1) >=
+		    l->cfg->max_connections) {
+			atomic_fetch_sub(&l->active, 1);
+			atomic_fetch_add(&d->stats.rejected_limit, 1);
+			logfmt_init(&lf, "limit");
+			logfmt_str(&lf, "reason", "max_connections");
+			logfmt_str(&lf, "listener", l->cfg->name);
+			logfmt_str(&lf, "client", addr);
+			logfmt_int(&lf, "max_connections",
+			    l->cfg->max_connections);
+			logfmt_emit(&lf, LOGLVL_WARNING);
+			close(fd);
+			continue;
+		}
+		atomic_fetch_add(&d->stats.connections_active, 1);
+		if ((c = calloc(1, sizeof(*c))) == NULL ||
+		    (c->tls = tls_conn_new(l->tls, fd)) == NULL) {
+			log_warnx("listener %s: out of memory for %s",
+			    l->cfg->name, addr);
+			free(c);
+			close(fd);
+			atomic_fetch_sub(&l->active, 1);
+			atomic_fetch_sub(&d->stats.connections_active, 1);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->w = w;
+		c->l = l;
+		c->cfd = fd;
+		c->ufd = -1;
+		c->csrc.kind = SRC_CLIENT;
+		c->csrc.ptr = c;
+		c->usrc.kind = SRC_UPSTREAM;
+		c->usrc.ptr = c;
+		c->s.listener = l->cfg->name;
+		memcpy(c->s.client, addr, sizeof(addr));
+		c->deadline = now_ms() +
+		    (uint64_t)l->cfg->handshake_timeout * 1000;
+		c->next = w->conns;
+		if (w->conns != NULL)
+			w->conns->prev = c;
+		w->conns = c;
+		conn_run(c);
+	}
+}
+
+static void
+worker_listen(struct worker *w, bool on)
+{
+	struct epoll_event ev;
+	size_t i;
+
+	for (i = 0; i < w->d->n_listeners; i++) {
+		memset(&ev, 0, sizeof(ev));
+		/* EPOLLEXCLUSIVE: one worker wakes per new connection. */
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.ptr = &w->lsrc[i];
+		if (epoll_ctl(w->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
+		    w->d->listeners[i].fd, on ? &ev : NULL) == -1)
+			log_warn("epoll_ctl listener");
+	}
+	w->listening = on;
+}
+
+static void
+worker_timeouts(struct worker *w)
+{
+	struct conn *c, *next;
+	uint64_t now = now_ms();
+
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		if (now < c->deadline)
+			continue;
+		switch (c->state) {
+		case CONN_HANDSHAKE:
+			conn_refuse(c, TLS_REASON_TIMEOUT,
+			    "no complete handshake within handshake_timeout");
+			break;
+		case CONN_CONNECTING:
+			atomic_fetch_add(&w->d->stats.upstream_failures, 1);
+			log_warnx("event=upstream result=fail reason=timeout "
+			    "listener=%s client=%s", c->l->cfg->name,
+			    c->s.client);
+			conn_close(c, "upstream_timeout");
+			break;
+		case CONN_RELAY:
+			conn_close(c, "idle_timeout");
+			break;
+		}
+	}
+	if (!w->listening && !w->stopping && now >= w->relisten_at)
+		worker_listen(w, true);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event evs[RELAY_MAX_EVENTS];
+	struct ev_src *src;
+	struct conn *c;
+	uint64_t last_tick = 0;
+	int n, i;
+
+	while (!w->stopping) {
+		n = epoll_wait(w->epfd, evs, RELAY_MAX_EVENTS, RELAY_TICK_MS);
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait");
+		for (i = 0; i < n; i++) {
+			src = evs[i].data.ptr;
+			switch (src->kind) {
+			case SRC_STOP:
+				w->stopping = true;
+				break;
+			case SRC_LISTENER:
+				if (w->listening)
+					worker_accept(w, src->ptr);
+				break;
+			case SRC_CLIENT:
+			case SRC_UPSTREAM:
+				c = src->ptr;
+				if (c->dead)
+					break;
+				if (c->state == CONN_CONNECTING &&
+				    src->kind == SRC_UPSTREAM &&
+				    conn_connected(c) != 0)
+					break;
+				conn_run(c);
+				break;
+			}
+		}
+		worker_reap(w);
+		if (now_ms() - last_tick >= RELAY_TICK_MS) {
+			worker_timeouts(w);
+			last_tick = now_ms();
+		}
+	}
+	/* Stopping: no new connections; close every session cleanly. */
+	if (w->listening)
+		worker_listen(w, false);
+	while (w->conns != NULL) {
+		c = w->conns;
+		if (c->state == CONN_HANDSHAKE)
+			conn_free(c);
+		else
+			conn_close(c, "shutdown");
+	}
+	worker_reap(w);
+	return NULL;
+}
+
+int
+relay_start(struct mtlsd *d)
+{
+	struct epoll_event ev;
+	struct worker *w;
+	size_t j;
+	int i;
+
+	if ((workers = calloc((size_t)d->workers, sizeof(*workers))) == NULL)
+		return MTLS_ERR_NOMEM;
+	for (i = 0; i < d->workers; i++) {
+		w = &workers[i];
+		w->d = d;
+		w->index = i;
+		if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+			return MTLS_ERR_SYSTEM;
+		if ((w->lsrc = calloc(d->n_listeners, sizeof(*w->lsrc))) ==
+		    NULL)
+			return MTLS_ERR_NOMEM;
+		for (j = 0; j < d->n_listeners; j++) {
+			w->lsrc[j].kind = SRC_LISTENER;
+			w->lsrc[j].ptr = &d->listeners[j];
+		}
+		w->stopsrc.kind = SRC_STOP;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = &w->stopsrc;
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, d->stop_fd, &ev) == -1)
+			return MTLS_ERR_SYSTEM;
+		worker_listen(w, true);
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			return MTLS_ERR_SYSTEM;
+	}
+	return 0;
+}
+
+void
+relay_join(struct mtlsd *d)
+{
+	int i;
+
+	for (i = 0; i < d->workers; i++) {
+		pthread_join(workers[i].thread, NULL);
+		close(workers[i].epfd);
+		free(workers[i].lsrc);
+	}
+	free(workers);
+	workers = NULL;
+}

@@ -1,0 +1,459 @@
+/*
+ * tls.c: wolfSSL behind tls.h.  The only file of mtlsd that calls
+ * wolfSSL_*.  Library errors are mapped here: want-read/want-write become
+ * MTLS_ERR_AGAIN, verification errors become one refusal reason.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+
+#include "error.h"
+#include "tls.h"
+
+#define TLS_DETAIL_MAX	160
+/* ex_data slot of a WOLFSSL that points back at its struct tls_conn */
+#define TLS_EXDATA_CONN	0
+
+struct tls_ctx {
+	WOLFSSL_CTX	*ctx;
+	int		 verify_depth;
+	bool		 require_eku;
+};
+
+struct tls_conn {
+	WOLFSSL		*ssl;
+	struct tls_ctx	*ctx;
+	bool		 want_write;
+	bool		 have_identity;
+	enum tls_reason	 reason;
+	char		 detail[TLS_DETAIL_MAX];
+	struct identity	 identity;
+};
+
+static const char *const reason_names[TLS_REASON_MAX] = {
+	[TLS_REASON_NONE] = "none",
+	[TLS_REASON_NO_CERT] = "no_cert",
+	[TLS_REASON_UNKNOWN_CA] = "unknown_ca",
+	[TLS_REASON_EXPIRED] = "expired",
+	[TLS_REASON_NOT_YET_VALID] = "not_yet_valid",
+	[TLS_REASON_BAD_EKU] = "bad_eku",
+	[TLS_REASON_REVOKED] = "revoked",
+	[TLS_REASON_DEPTH] = "depth",
+	[TLS_REASON_BAD_SIGNATURE] = "bad_signature",
+	[TLS_REASON_TIMEOUT] = "timeout",
+	[TLS_REASON_PROTOCOL] = "protocol",
+};
+
+const char *
+tls_reason_name(enum tls_reason reason)
+{
+	if (reason >= TLS_REASON_MAX)
+		return "protocol";
+	return reason_names[reason];
+}
+
+int
+tls_global_init(void)
+{
+	return wolfSSL_Init() == WOLFSSL_SUCCESS ? 0 : MTLS_ERR_TLS;
+}
+
+void
+tls_global_cleanup(void)
+{
+	wolfSSL_Cleanup();
+}
+
+/*
+ * Map a verification error, either a wolfSSL code (negative) or an
+ * OpenSSL-compatible X509_V_ERR_* code (positive), to a reason.
+ */
+static enum tls_reason
+reason_from_error(int e)
+{
+	switch (e) {
+	case ASN_AFTER_DATE_E:
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
+		return TLS_REASON_EXPIRED;
+	case ASN_BEFORE_DATE_E:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+	case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+		return TLS_REASON_NOT_YET_VALID;
+	case ASN_NO_SIGNER_E:
+	case ASN_SELF_SIGNED_E:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		return TLS_REASON_UNKNOWN_CA;
+	case ASN_SIG_CONFIRM_E:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		return TLS_REASON_BAD_SIGNATURE;
+	case MAX_CHAIN_ERROR:
+	case ASN_PATHLEN_SIZE_E:
+	case ASN_PATHLEN_INV_E:
+	case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+		return TLS_REASON_DEPTH;
+	case EXTKEYUSAGE_E:
+	case EXTKEYUSE_AUTH_E:
+	case X509_V_ERR_INVALID_PURPOSE:
+		return TLS_REASON_BAD_EKU;
+	case CRL_CERT_REVOKED:
+	case X509_V_ERR_CERT_REVOKED:
+		return TLS_REASON_REVOKED;
+	case NO_PEER_CERT:
+		return TLS_REASON_NO_CERT;
+	}
+	return TLS_REASON_PROTOCOL;
+}
+
+/* Words for the log; the library's own text where ours has none. */
+static const char *
+reason_text(enum tls_reason r, int e)
+{
+	switch (r) {
+	case TLS_REASON_EXPIRED:	return "certificate has expired";
+	case TLS_REASON_NOT_YET_VALID:	return "certificate is not yet valid";
+	case TLS_REASON_UNKNOWN_CA:	return "issuer is not a trusted CA";
+	case TLS_REASON_BAD_SIGNATURE:	return "signature does not verify";
+	case TLS_REASON_DEPTH:		return "chain too long";
+	case TLS_REASON_BAD_EKU:	return "extended key usage lacks clientAuth";
+	case TLS_REASON_REVOKED:	return "certificate is revoked";
+	default:
+		return wolfSSL_X509_verify_cert_error_string(e);
+	}
+}
+
+static void
+conn_refuse(struct tls_conn *c, enum tls_reason reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conn_refuse(struct tls_conn *c, enum tls_reason reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* The first refusal is the one that counts. */
+	if (c->reason != TLS_REASON_NONE)
+		return;
+	c->reason = reason;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Called for every certificate of the peer's chain (WOLFSSL_ALWAYS_VERIFY_CB),
+ * top down, the leaf (depth 0) last.  wolfSSL has checked signature, dates
+ * and trust; we add the depth limit and the clientAuth EKU, and parse the
+ * leaf once into the identity record.
+ */
+static int
+verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
+{
+	WOLFSSL *ssl;
+	struct tls_conn *c;
+	const unsigned char *der;
+	char err[128];
+	int derlen, depth = store->error_depth;
+
+	ssl = wolfSSL_X509_STORE_CTX_get_ex_data(store,
+	    wolfSSL_get_ex_data_X509_STORE_CTX_idx());
+	if (ssl == NULL ||
+	    (c = wolfSSL_get_ex_data(ssl, TLS_EXDATA_CONN)) == NULL)
+		return 0;
+	/*
+	 * wolfSSL itself refuses a leaf whose EKU lacks clientAuth; with
+	 * require_client_auth_eku = false that is the admin's call to make.
+	 */
+	if (!preverify && depth == 0 && store->error == EXTKEYUSE_AUTH_E &&
+	    !c->ctx->require_eku)
+		preverify = 1;
+	if (!preverify) {
+		enum tls_reason r = reason_from_error(store->error);
+
+		conn_refuse(c, r, "certificate at depth %d: %s (error %d)",
+		    depth, reason_text(r, store->error), store->error);
+		return 0;
+	}
+	if (depth > c->ctx->verify_depth) {
+		conn_refuse(c, TLS_REASON_DEPTH,
+		    "chain deeper than verify_depth %d", c->ctx->verify_depth);
+		return 0;
+	}
+	if (depth != 0)
+		return 1;
+	if (c->have_identity) {
+		identity_free(&c->identity);
+		c->have_identity = false;
+	}
+	der = wolfSSL_X509_get_der(store->current_cert, &derlen);
+	if (der == NULL || derlen <= 0 ||
+	    identity_from_der(&c->identity, der, (size_t)derlen, err,
+	    sizeof(err)) != 0) {
+		conn_refuse(c, TLS_REASON_PROTOCOL, "client certificate: %s",
+		    der == NULL ? "no DER" : err);
+		return 0;
+	}
+	c->have_identity = true;
+	if (c->identity.is_ca) {
+		conn_refuse(c, TLS_REASON_BAD_EKU,
+		    "a CA certificate cannot be a client certificate");
+		return 0;
+	}
+	if (c->ctx->require_eku && !c->identity.eku_client_auth) {
+		conn_refuse(c, TLS_REASON_BAD_EKU, "%s",
+		    c->identity.has_eku ?
+		    "extended key usage lacks clientAuth" :
+		    "no extended key usage extension (clientAuth required)");
+		return 0;
+	}
+	return 1;
+}
+
+#define CTX_FAIL(...) do {						\
+	snprintf(err, errsize, "%s:%d: listener \"%s\": ", conf_file,	\
+	    lc->line, lc->name);					\
+	n = strlen(err);						\
+	snprintf(err + n, errsize - n, __VA_ARGS__);			\
+	goto fail;							\
+} while (0)
+
+struct tls_ctx *
+tls_ctx_new(const struct listener_config *lc, const char *conf_file,
+    char *err, size_t errsize)
+{
+	struct tls_ctx *t;
+	size_t n;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	t->verify_depth = lc->verify_depth;
+	t->require_eku = lc->require_client_auth_eku;
+	if ((t->ctx = wolfSSL_CTX_new(wolfSSLv23_server_method())) == NULL)
+		CTX_FAIL("cannot create TLS context");
+	if (wolfSSL_CTX_SetMinVersion(t->ctx, lc->tls_min_version == 13 ?
+	    WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
+		CTX_FAIL("cannot set minimum TLS version");
+	if (wolfSSL_CTX_use_certificate_chain_file(t->ctx,
+	    lc->certificate) != WOLFSSL_SUCCESS)
+		CTX_FAIL("certificate %s: cannot load PEM certificate chain",
+		    lc->certificate);
+	if (wolfSSL_CTX_use_PrivateKey_file(t->ctx, lc->private_key,
+	    WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS)
+		CTX_FAIL("private_key %s: cannot load PEM private key",
+		    lc->private_key);
+	if (wolfSSL_CTX_check_private_key(t->ctx) != WOLFSSL_SUCCESS)
+		CTX_FAIL("private_key %s does not match certificate %s",
+		    lc->private_key, lc->certificate);
+	if (wolfSSL_CTX_load_verify_locations(t->ctx, lc->client_ca,
+	    NULL) != WOLFSSL_SUCCESS)
+		CTX_FAIL("client_ca %s: cannot load PEM CA certificates",
+		    lc->client_ca);
+	wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_PEER |
+	    WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+	/*
+	 * Our callback enforces verify_depth exactly; the library's own
+	 * limit only needs to let such a chain through to it.
+	 */
+	wolfSSL_CTX_set_verify_depth(t->ctx, lc->verify_depth + 1);
+	/*
+	 * No resumption: a resumed handshake carries no client certificate
+	 * to verify, and every session must be backed by a full verification.
+	 */
+	wolfSSL_CTX_set_session_cache_mode(t->ctx, WOLFSSL_SESS_CACHE_OFF);
+	wolfSSL_CTX_NoTicketTLSv12(t->ctx);
+	wolfSSL_CTX_no_ticket_TLSv13(t->ctx);
+	return t;
+fail:
+	tls_ctx_free(t);
+	return NULL;
+}
+
+void
+tls_ctx_free(struct tls_ctx *t)
+{
+	if (t == NULL)
+		return;
+	if (t->ctx != NULL)
+		wolfSSL_CTX_free(t->ctx);
+	free(t);
+}
+
+struct tls_conn *
+tls_conn_new(struct tls_ctx *t, int fd)
+{
+	struct tls_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->ctx = t;
+	if ((c->ssl = wolfSSL_new(t->ctx)) == NULL ||
+	    wolfSSL_set_fd(c->ssl, fd) != WOLFSSL_SUCCESS ||
+	    wolfSSL_set_ex_data(c->ssl, TLS_EXDATA_CONN, c) !=
+	    WOLFSSL_SUCCESS) {
+		tls_conn_free(c);
+		return NULL;
+	}
+	wolfSSL_set_using_nonblock(c->ssl, 1);
+	return c;
+}
+
+void
+tls_conn_free(struct tls_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->ssl != NULL)
+		wolfSSL_free(c->ssl);
+	if (c->have_identity)
+		identity_free(&c->identity);
+	free(c);
+}
+
+/* Translate a failed wolfSSL call: AGAIN, CLOSED or TLS. */
+static int
+conn_error(struct tls_conn *c, int ret)
+{
+	int e = wolfSSL_get_error(c->ssl, ret);
+
+	switch (e) {
+	case WOLFSSL_ERROR_WANT_READ:
+		c->want_write = false;
+		return MTLS_ERR_AGAIN;
+	case WOLFSSL_ERROR_WANT_WRITE:
+		c->want_write = true;
+		return MTLS_ERR_AGAIN;
+	case WOLFSSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SOCKET_PEER_CLOSED_E:
+	case SOCKET_ERROR_E:
+		return MTLS_ERR_CLOSED;
+	}
+	return MTLS_ERR_TLS;
+}
+
+int
+tls_handshake(struct tls_conn *c)
+{
+	char buf[WOLFSSL_MAX_ERROR_SZ];
+	int ret, e, rc;
+
+	ret = wolfSSL_accept(c->ssl);
+	if (ret == WOLFSSL_SUCCESS) {
+		if (!c->have_identity) {
+			/* Cannot happen with VERIFY_FAIL_IF_NO_PEER_CERT. */
+			conn_refuse(c, TLS_REASON_NO_CERT,
+			    "handshake finished without a verified certificate");
+			return MTLS_ERR_TLS;
+		}
+		return 0;
+	}
+	if ((rc = conn_error(c, ret)) == MTLS_ERR_AGAIN)
+		return rc;
+	e = wolfSSL_get_error(c->ssl, ret);
+	if (rc == MTLS_ERR_CLOSED || rc == 0)
+		conn_refuse(c, TLS_REASON_PROTOCOL,
+		    "client closed the connection during the handshake");
+	else if (e == NO_PEER_CERT)
+		conn_refuse(c, TLS_REASON_NO_CERT,
+		    "client sent no certificate");
+	else {
+		wolfSSL_ERR_error_string_n((unsigned long)e, buf, sizeof(buf));
+		conn_refuse(c, reason_from_error(e), "%s (%d)", buf, e);
+	}
+	return MTLS_ERR_TLS;
+}
+
+bool
+tls_conn_wants_write(const struct tls_conn *c)
+{
+	return c->want_write;
+}
+
+enum tls_reason
+tls_conn_reason(const struct tls_conn *c)
+{
+	return c->reason;
+}
+
+const char *
+tls_conn_detail(const struct tls_conn *c)
+{
+	return c->detail;
+}
+
+void
+tls_conn_take_identity(struct tls_conn *c, struct identity *out)
+{
+	*out = c->identity;
+	memset(&c->identity, 0, sizeof(c->identity));
+	c->have_identity = false;
+}
+
+const char *
+tls_conn_version(struct tls_conn *c)
+{
+	return wolfSSL_get_version(c->ssl);
+}
+
+const char *
+tls_conn_cipher(struct tls_conn *c)
+{
+	const char *name = wolfSSL_get_cipher_name(c->ssl);
+
+	return name != NULL ? name : "unknown";
+}
+
+int
+tls_read(struct tls_conn *c, void *buf, size_t len)
+{
+	int ret;
+
+	if (len > 0x7fffffff)
+		len = 0x7fffffff;
+	ret = wolfSSL_read(c->ssl, buf, (int)len);
+	if (ret > 0) {
+		c->want_write = false;
+		return ret;
+	}
+	return conn_error(c, ret);
+}
+
+int
+tls_write(struct tls_conn *c, const void *buf, size_t len)
+{
+	int ret, rc;
+
+	if (len > 0x7fffffff)
+		return MTLS_ERR_TOO_LARGE;
+	ret = wolfSSL_write(c->ssl, buf, (int)len);
+	if (ret > 0) {
+		c->want_write = false;
+		return ret;
+	}
+	rc = conn_error(c, ret);
+	return rc == 0 ? MTLS_ERR_CLOSED : rc;
+}
+
+int
+tls_shutdown(struct tls_conn *c)
+{
+	int ret = wolfSSL_shutdown(c->ssl);
+
+	/* 0 means "sent, peer's not seen yet": enough for us. */
+	if (ret == WOLFSSL_SUCCESS || ret == WOLFSSL_SHUTDOWN_NOT_DONE)
+		return 0;
+	return conn_error(c, ret) == MTLS_ERR_AGAIN ? MTLS_ERR_AGAIN :
+	    MTLS_ERR_TLS;
+}

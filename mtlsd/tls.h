@@ -1,0 +1,82 @@
+/*
+ * tls.h: the TLS layer of mtlsd.  Only tls.c calls wolfSSL_*; the rest of
+ * the daemon sees opaque contexts and connections, project error codes,
+ * and refusal reasons.
+ */
+#ifndef MTLSD_TLS_H
+#define MTLSD_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "identity.h"
+
+/* Why a handshake was refused (DESIGN 3.5), as logged in reason=. */
+enum tls_reason {
+	TLS_REASON_NONE = 0,
+	TLS_REASON_NO_CERT,
+	TLS_REASON_UNKNOWN_CA,
+	TLS_REASON_EXPIRED,
+	TLS_REASON_NOT_YET_VALID,
+	TLS_REASON_BAD_EKU,
+	TLS_REASON_REVOKED,
+	TLS_REASON_DEPTH,
+	TLS_REASON_BAD_SIGNATURE,
+	TLS_REASON_TIMEOUT,
+	TLS_REASON_PROTOCOL,
+	TLS_REASON_MAX
+};
+
+struct tls_ctx;
+struct tls_conn;
+
+const char	*tls_reason_name(enum tls_reason reason);
+
+/* Once per process, before any other call. */
+int		 tls_global_init(void);
+void		 tls_global_cleanup(void);
+
+/*
+ * A server context for one listener: certificate chain, key (checked to
+ * match), client trust anchors, minimum version, depth, EKU policy.  On
+ * failure returns NULL with "FILE:LINE: listener "x": message" in err.
+ */
+struct tls_ctx	*tls_ctx_new(const struct listener_config *lc,
+		    const char *conf_file, char *err, size_t errsize);
+void		 tls_ctx_free(struct tls_ctx *ctx);
+
+/* A server-side connection on a non-blocking socket. */
+struct tls_conn	*tls_conn_new(struct tls_ctx *ctx, int fd);
+void		 tls_conn_free(struct tls_conn *c);
+
+/*
+ * Drive the handshake.  0: done and the client is verified; MTLS_ERR_AGAIN:
+ * call again when the socket is ready (tls_conn_wants_write tells which
+ * way); MTLS_ERR_TLS: refused, see tls_conn_reason and tls_conn_detail.
+ */
+int		 tls_handshake(struct tls_conn *c);
+bool		 tls_conn_wants_write(const struct tls_conn *c);
+enum tls_reason	 tls_conn_reason(const struct tls_conn *c);
+const char	*tls_conn_detail(const struct tls_conn *c);
+
+/*
+ * The verified leaf's identity, moved out of the connection (valid once
+ * tls_handshake returned 0).
+ */
+void		 tls_conn_take_identity(struct tls_conn *c, struct identity *out);
+const char	*tls_conn_version(struct tls_conn *c);
+const char	*tls_conn_cipher(struct tls_conn *c);
+
+/*
+ * Plaintext I/O.  read: >0 bytes, 0 on the peer's close_notify,
+ * MTLS_ERR_AGAIN, MTLS_ERR_CLOSED (connection closed without close_notify)
+ * or MTLS_ERR_TLS.  write: all len bytes or a negative code; after
+ * MTLS_ERR_AGAIN the same buffer must be offered again.
+ */
+int		 tls_read(struct tls_conn *c, void *buf, size_t len);
+int		 tls_write(struct tls_conn *c, const void *buf, size_t len);
+/* Send close_notify: 0 sent, MTLS_ERR_AGAIN, or MTLS_ERR_TLS. */
+int		 tls_shutdown(struct tls_conn *c);
+
+#endif

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Install the build and test dependencies of mtls-pam.
+#
+#   packaging/deps.sh [--check]
+#
+# With --check, only report whether everything is present (exit 0) or not (exit 1).
+# Otherwise install what is missing with apt (Debian/Ubuntu) or dnf (Fedora/RHEL).
+# Needs root (or sudo) to install.
+set -eu
+
+# pkg-config modules the build links against.
+PC_MODULES="wolfssl libconfig pam cunit"
+# Commands the build and the tests run.
+TOOLS="cc make pkg-config openssl curl node python3"
+
+APT_PACKAGES="build-essential pkg-config libwolfssl-dev libconfig-dev libpam0g-dev \
+libcunit1-dev openssl curl nodejs python3 python3-cryptography procps iproute2"
+DNF_PACKAGES="gcc make pkgconf-pkg-config wolfssl-devel libconfig-devel pam-devel \
+CUnit-devel openssl curl nodejs python3 python3-cryptography procps-ng iproute"
+
+missing() {
+	for tool in $TOOLS; do
+		command -v "$tool" >/dev/null 2>&1 || { echo "missing command: $tool"; return 0; }
+	done
+	for mod in $PC_MODULES; do
+		pkg-config --exists "$mod" 2>/dev/null || { echo "missing pkg-config module: $mod"; return 0; }
+	done
+	python3 -c 'import cryptography' 2>/dev/null || { echo "missing python3 module: cryptography"; return 0; }
+	return 1
+}
+
+if [ "${1:-}" = "--check" ]; then
+	if missing; then exit 1; fi
+	exit 0
+fi
+
+if ! missing >/dev/null; then
+	echo "deps.sh: all build and test dependencies present"
+	exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO="sudo"
+	else
+		echo "deps.sh: dependencies are missing and this is not root (and no sudo)" >&2
+		exit 1
+	fi
+fi
+
+if command -v apt-get >/dev/null 2>&1; then
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -q --no-install-recommends $APT_PACKAGES
+elif command -v dnf >/dev/null 2>&1; then
+	# shellcheck disable=SC2086
+	$SUDO dnf install -y $DNF_PACKAGES
+else
+	echo "deps.sh: neither apt-get nor dnf found; install by hand: $APT_PACKAGES" >&2
+	exit 1
+fi
+
+if missing; then
+	echo "deps.sh: still missing after install" >&2
+	exit 1
+fi
+echo "deps.sh: dependencies installed"

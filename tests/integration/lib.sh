@@ -1,0 +1,546 @@
+# lib.sh: shell library for the mtlsd integration tests (bash).
+#
+# Sourced by every tests/integration/t_*.sh.  Each script drives the real
+# mtlsd, mtlsctl and real TLS peers (curl, openssl s_client, node) on
+# loopback, reports named results with pass/fail/skip, and stops everything
+# it started (by pid, on EXIT).
+#
+# Environment (set by tests/run-tests.sh; defaults for running one script
+# by hand from the top of the tree):
+#   MTLS_TOP        top of the source tree (binaries in $MTLS_TOP/mtlsd/)
+#   MTLS_TEST_PKI   the test PKI made by tests/pki/mkpki.py
+#   MTLS_RESULTS    file that collects "PASS|FAIL|SKIP name[: why]" lines
+#   MTLS_OUT        where logs go ($MTLS_OUT/t_<test>/), default tests/out
+#
+# Results are named "<test>/<name>", <test> being the script name without
+# "t_" and ".sh".
+
+set -u
+
+MTLS_TOP=${MTLS_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+MTLS_OUT=${MTLS_OUT:-$MTLS_TOP/tests/out}
+MTLSD=$MTLS_TOP/mtlsd/mtlsd
+MTLSCTL=$MTLS_TOP/mtlsd/mtlsctl
+TESTS=$MTLS_TOP/tests/integration
+TEST_NAME=$(basename "$0" .sh)
+TEST_NAME=${TEST_NAME#t_}
+
+# Logs and configs stay after the run (tests/out/t_<test>/); sockets live in
+# a short /tmp directory that nobody can traverse to (mtlsd drops to
+# nobody/nogroup when started as root).
+LOGDIR=$MTLS_OUT/t_$TEST_NAME
+rm -rf "$LOGDIR"
+mkdir -p "$LOGDIR"
+RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/mtls-$TEST_NAME.XXXXXX") || exit 2
+chmod 755 "$RUNDIR"
+MTLS_RESULTS=${MTLS_RESULTS:-$LOGDIR/results}
+
+if [ -z "${MTLS_TEST_PKI:-}" ]; then
+	MTLS_TEST_PKI=$LOGDIR/pki
+	python3 "$MTLS_TOP/tests/pki/mkpki.py" "$MTLS_TEST_PKI" || exit 2
+fi
+PKI=$MTLS_TEST_PKI
+
+_PIDS=()		# every background process we started
+_FAILED=0
+MTLSD_PID=
+MTLSD_LOG=
+MTLSD_RC=
+LOG_MARK=0
+_MTLSD_STARTS=0
+_USED_PORTS=" "
+declare -A BACKEND_PID=() BACKEND_LOG=()
+declare -A SC_PID=() SC_HOLD=() SC_FIFO=() SC_OUT=()
+
+# ---------------------------------------------------------------- results
+
+_result() {
+	local kind=$1 name=$2 why=${3:-} line
+	line="$kind $TEST_NAME/$name"
+	if [ -n "$why" ]; then
+		why=$(printf '%s' "$why" | tr '\n\t' '  ' | cut -c1-400)
+		line="$line: $why"
+	fi
+	printf '%s\n' "$line" >>"$MTLS_RESULTS"
+	printf '%s\n' "$line"
+}
+
+pass() { _result PASS "$1"; }
+skip() { _result SKIP "$1" "${2:-}"; }
+fail() {
+	_FAILED=$((_FAILED + 1))
+	_result FAIL "$1" "${2:-}"
+}
+
+# check NAME WHY COMMAND...: pass NAME when COMMAND succeeds, else fail
+# with WHY.
+check() {
+	local name=$1 why=$2
+	shift 2
+	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
+}
+
+# Print a banner and a file into the script's log, for post-mortems.
+show() {
+	local title=$1 file=$2
+	echo "---- $title ($file)"
+	[ -f "$file" ] && tail -n 40 "$file"
+	echo "----"
+}
+
+# --------------------------------------------------------------- processes
+
+track_pid() { _PIDS+=("$1"); }
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local state
+	[ -r "/proc/$1/stat" ] || return 1
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# wait_gone PID SECONDS: wait (bounded) until PID has exited.
+wait_gone() {
+	local pid=$1 i n
+	n=$(( ${2:-10} * 10 ))
+	for ((i = 0; i < n; i++)); do
+		alive "$pid" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_pid PID: SIGTERM, up to 3 s, then SIGKILL; reaps our children.
+stop_pid() {
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	if alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null
+		wait_gone "$pid" 3 || kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+_cleanup() {
+	local pid
+	trap - EXIT
+	for pid in "${_PIDS[@]}"; do
+		alive "$pid" && kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${_PIDS[@]}"; do
+		wait_gone "$pid" 3 || kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	rm -rf "$RUNDIR"
+}
+trap _cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+# finish: end of a test script; exit status says whether anything failed.
+finish() {
+	_cleanup
+	[ "$_FAILED" -eq 0 ]
+	exit $?
+}
+
+# ------------------------------------------------------------------ network
+
+# free_port [ADDR]: print an unused TCP port on ADDR (default 127.0.0.1),
+# never the same one twice in a script.
+# shellcheck disable=SC2120 # the address argument is optional
+free_port() {
+	local addr=${1:-127.0.0.1} port i
+	for ((i = 0; i < 20; i++)); do
+		port=$(python3 -c '
+import socket, sys
+a = sys.argv[1]
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET)
+s.bind((a, 0))
+print(s.getsockname()[1])' "$addr") || return 1
+		case $_USED_PORTS in
+		*" $port "*) continue ;;
+		esac
+		_USED_PORTS="$_USED_PORTS$port "
+		echo "$port"
+		return 0
+	done
+	return 1
+}
+
+# have_ipv6: the IPv6 loopback ::1 can be bound.
+have_ipv6() {
+	python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
+	    2>/dev/null
+}
+
+# ----------------------------------------------------------------- backends
+
+# start_backend NAME --echo|--http --tcp HOST:PORT|--unix PATH
+# Starts tests/integration/backend.py, waits until it prints "ready".
+start_backend() {
+	local name=$1
+	shift
+	_start_backend "$name" python3 -u "$TESTS/backend.py" "$@"
+}
+
+# start_backend_as USER GROUP NAME ARGS...: the same, run as USER:GROUP
+# (needs root).  Runs a copy in $RUNDIR: the tree may sit where USER
+# cannot read (/root).
+start_backend_as() {
+	local user=$1 group=$2 name=$3
+	shift 3
+	local py=python3
+	# the system interpreter: python3 on PATH may live under /root
+	[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+	cp "$TESTS/backend.py" "$RUNDIR/backend.py"
+	chmod 755 "$RUNDIR/backend.py"
+	_start_backend "$name" setpriv --reuid="$user" --regid="$group" \
+	    --clear-groups -- "$py" -u "$RUNDIR/backend.py" "$@"
+}
+
+_start_backend() {
+	local name=$1 log i
+	shift
+	log=$LOGDIR/backend-$name.log
+	"$@" >"$log" 2>&1 &
+	BACKEND_PID[$name]=$!
+	BACKEND_LOG[$name]=$log
+	track_pid "$!"
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^ready' "$log" 2>/dev/null && return 0
+		alive "${BACKEND_PID[$name]}" || break
+		sleep 0.1
+	done
+	fail "backend_$name" "backend $name did not become ready: $(tail -n 5 "$log")"
+	BACKEND_PID[$name]=
+	return 1
+}
+
+# backend_conns NAME: how many connections the backend accepted so far.
+backend_conns() {
+	grep -c '^accept ' "${BACKEND_LOG[$1]}" 2>/dev/null
+}
+
+stop_backend() {
+	stop_pid "${BACKEND_PID[$1]}"
+}
+
+# ------------------------------------------------------------------- config
+
+_LISTENERS=()
+
+# add_listener NAME LISTEN UPSTREAM [key=value ...]
+# Adds a listener with the test server certificate and client CA.  Values
+# are written as given (quote strings yourself: tls_min_version='"1.3"').
+# Defaults: handshake_timeout=10 idle_timeout=60 max_connections=100.
+add_listener() {
+	local name=$1 listen=$2 upstream=$3 kv k block
+	shift 3
+	declare -A opt=([handshake_timeout]=10 [idle_timeout]=60
+	    [max_connections]=100)
+	local order=(handshake_timeout idle_timeout max_connections)
+	for kv in "$@"; do
+		k=${kv%%=*}
+		[ -n "${opt[$k]+x}" ] || order+=("$k")
+		opt[$k]=${kv#*=}
+	done
+	block="  { name = \"$name\";
+    listen = \"$listen\";
+    certificate = \"$PKI/server-chain.pem\";
+    private_key = \"$PKI/server.key\";
+    client_ca = \"$PKI/clients-ca.pem\";
+    upstream = \"$upstream\";"
+	for k in "${order[@]}"; do
+		block="$block
+    $k = ${opt[$k]};"
+	done
+	_LISTENERS+=("$block
+  }")
+}
+
+# write_conf FILE: the common header plus every add_listener so far.
+# The query socket is $RUNDIR/query.sock (QUERY_SOCK).
+QUERY_SOCK=$RUNDIR/query.sock
+write_conf() {
+	local file=$1 i n=${#_LISTENERS[@]}
+	{
+		echo "# written by tests/integration/$TEST_NAME"
+		echo 'user = "nobody";'
+		echo 'group = "nogroup";'
+		echo "query = { socket = \"$QUERY_SOCK\"; group = \"nogroup\"; mode = 0660; };"
+		echo "listeners = ("
+		for ((i = 0; i < n; i++)); do
+			printf '%s' "${_LISTENERS[$i]}"
+			if [ $((i + 1)) -lt "$n" ]; then echo ","; else echo; fi
+		done
+		echo ");"
+	} >"$file"
+	_LISTENERS=()
+}
+
+# -------------------------------------------------------------------- mtlsd
+
+# start_mtlsd CONF: "mtlsd -t" first (fails the test "config_check" with its
+# output when that fails), then "mtlsd -f -d" in the background with stderr
+# to $MTLSD_LOG; waits up to 10 s for event=ready.
+start_mtlsd() {
+	local conf=$1 out i
+	if [ ! -x "$MTLSD" ]; then
+		fail "start_mtlsd" "$MTLSD not built"
+		return 1
+	fi
+	if ! out=$("$MTLSD" -t -c "$conf" 2>&1); then
+		fail "config_check" "mtlsd -t -c $conf failed: $out"
+		return 1
+	fi
+	_MTLSD_STARTS=$((_MTLSD_STARTS + 1))
+	MTLSD_LOG=$LOGDIR/mtlsd-$_MTLSD_STARTS.log
+	LOG_MARK=0
+	"$MTLSD" -f -d -c "$conf" >"$MTLSD_LOG" 2>&1 &
+	MTLSD_PID=$!
+	track_pid "$MTLSD_PID"
+	for ((i = 0; i < 100; i++)); do
+		if log_find event=ready >/dev/null; then
+			return 0
+		fi
+		alive "$MTLSD_PID" || break
+		sleep 0.1
+	done
+	fail "start_mtlsd" "mtlsd did not log event=ready within 10 s: $(tail -n 5 "$MTLSD_LOG")"
+	return 1
+}
+
+# stop_mtlsd: SIGTERM by pid, wait up to 10 s (SIGKILL after that);
+# returns 0 only for exit status 0.  Sets MTLSD_RC.
+stop_mtlsd() {
+	local pid=$MTLSD_PID
+	MTLSD_RC=
+	[ -n "$pid" ] || return 1
+	kill -TERM "$pid" 2>/dev/null
+	if ! wait_gone "$pid" 10; then
+		echo "mtlsd $pid ignored SIGTERM for 10 s; SIGKILL"
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		MTLSD_RC=killed
+		MTLSD_PID=
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	MTLSD_RC=$?
+	MTLSD_PID=
+	[ "$MTLSD_RC" -eq 0 ]
+}
+
+# check_stop NAME: stop mtlsd and report NAME: exit 0 and event=stop logged.
+check_stop() {
+	local name=$1
+	log_mark
+	if ! stop_mtlsd; then
+		fail "$name" "mtlsd exit status $MTLSD_RC after SIGTERM (want 0)"
+	elif ! log_find event=stop >/dev/null; then
+		fail "$name" "no event=stop in $MTLSD_LOG"
+	else
+		pass "$name"
+	fi
+}
+
+# ---------------------------------------------------------------- the log
+
+# log_mark: later log searches only look at lines written after this.
+log_mark() {
+	if [ -f "$MTLSD_LOG" ]; then
+		LOG_MARK=$(wc -l <"$MTLSD_LOG")
+	else
+		LOG_MARK=0
+	fi
+}
+
+# _log_scan MODE TOKEN...: MODE first prints the first line after the mark
+# holding every TOKEN as a whole logfmt field; MODE count prints how many.
+_log_scan() {
+	local mode=$1
+	shift
+	[ -f "$MTLSD_LOG" ] || { [ "$mode" = count ] && echo 0; return 1; }
+	LOGFIND_TOKENS=$(printf '%s\n' "$@") awk -v start=$((LOG_MARK + 1)) \
+	    -v mode="$mode" '
+	function hasfield(line, tok,    p, off, before, after) {
+		off = 0
+		while ((p = index(substr(line, off + 1), tok)) > 0) {
+			p += off
+			before = substr(line, p - 1, 1)
+			after = substr(line, p + length(tok), 1)
+			if ((p == 1 || before ~ /[ \t:\[]/) &&
+			    (after == "" || after ~ /[ \t]/))
+				return 1
+			off = p
+		}
+		return 0
+	}
+	# key=value also matches key="value" (logfmt may quote any value)
+	function hastoken(line, tok,    eq, v, q, j, c) {
+		if (hasfield(line, tok))
+			return 1
+		eq = index(tok, "=")
+		if (eq == 0)
+			return 0
+		v = substr(tok, eq + 1)
+		if (substr(v, 1, 1) == "\"")
+			return 0
+		q = ""
+		for (j = 1; j <= length(v); j++) {
+			c = substr(v, j, 1)
+			if (c == "\\" || c == "\"")
+				q = q "\\"
+			q = q c
+		}
+		q = substr(tok, 1, eq) "\"" q "\""
+		return hasfield(line, q)
+	}
+	BEGIN { n = split(ENVIRON["LOGFIND_TOKENS"], t, "\n"); found = 0 }
+	NR >= start {
+		ok = 1
+		for (i = 1; i <= n; i++)
+			if (t[i] != "" && !hastoken($0, t[i])) { ok = 0; break }
+		if (ok) {
+			found++
+			if (mode == "first") { print; exit }
+		}
+	}
+	END {
+		if (mode == "count") print found
+		exit found ? 0 : 1
+	}' "$MTLSD_LOG"
+}
+
+# log_find TOKEN...: print the first log line after the mark that holds
+# every TOKEN as a whole logfmt field (e.g. event=handshake,
+# subject="CN=alice,O=Example Corp"); fixed strings, any line prefix.
+# A token key=value also matches the quoted form key="value".
+log_find() { _log_scan first "$@"; }
+
+# log_count TOKEN...: how many lines after the mark hold every TOKEN.
+log_count() { _log_scan count "$@"; return 0; }
+
+# wait_event SECONDS TOKEN...: wait (bounded) for a log_find match; prints
+# the line.
+wait_event() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		log_find "$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_for_log PATTERN [SECONDS]: wait (bounded, default 5 s) for a line
+# after the mark matching the extended regex PATTERN; prints it.
+wait_for_log() {
+	local pattern=$1 secs=${2:-5} i
+	for ((i = 0; i < secs * 10; i++)); do
+		tail -n +$((LOG_MARK + 1)) "$MTLSD_LOG" 2>/dev/null |
+		    grep -E -m1 -- "$pattern" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# expect_event NAME SECONDS TOKEN...: pass/fail NAME on wait_event.
+expect_event() {
+	local name=$1 secs=$2
+	shift 2
+	if wait_event "$secs" "$@" >/dev/null; then
+		pass "$name"
+	else
+		fail "$name" "no log line with: $* (see $MTLSD_LOG)"
+	fi
+}
+
+# --------------------------------------------------------------- clients
+
+# curl_cert NAME PORT [curl args...]: curl https://localhost:PORT/ as the
+# client NAME (certificate from the PKI; "-" for no certificate), forcing
+# localhost to 127.0.0.1.  Bounded by --max-time 15.
+curl_cert() {
+	local who=$1 port=$2 certargs=()
+	shift 2
+	[ "$who" != - ] && certargs=(--cert "$PKI/$who.crt" --key "$PKI/$who.key")
+	curl -sS --max-time 15 --cacert "$PKI/ca.crt" "${certargs[@]}" \
+	    --resolve "localhost:$port:127.0.0.1" "$@" "https://localhost:$port/"
+}
+
+# sclient_open ID PORT [s_client args...]: start "openssl s_client -quiet"
+# to 127.0.0.1:PORT reading from a fifo that a holder process keeps open
+# (so the session stays up until sclient_close), output in SC_OUT[ID].
+# Bounded by timeout 120.
+sclient_open() {
+	local id=$1 port=$2 fifo
+	shift 2
+	fifo=$RUNDIR/sc-$id.fifo
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	SC_FIFO[$id]=$fifo
+	SC_OUT[$id]=$LOGDIR/sclient-$id.out
+	timeout 120 openssl s_client -quiet -no_ign_eof \
+	    -connect "127.0.0.1:$port" \
+	    -servername localhost -CAfile "$PKI/ca.crt" "$@" \
+	    <"$fifo" >"${SC_OUT[$id]}" 2>"${SC_OUT[$id]}.err" &
+	SC_PID[$id]=$!
+	track_pid "$!"
+	sleep 120 >"$fifo" &
+	SC_HOLD[$id]=$!
+	track_pid "$!"
+}
+
+# sclient_send ID TEXT: one line to the session.
+sclient_send() {
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	timeout 5 sh -c 'printf "%s\n" "$1" >"$2"' sh "$2" "${SC_FIFO[$1]}"
+}
+
+# sclient_wait ID FIXED-STRING SECONDS: wait for the string in the output.
+sclient_wait() {
+	local id=$1 str=$2 secs=${3:-10} i
+	for ((i = 0; i < secs * 10; i++)); do
+		grep -qF -- "$str" "${SC_OUT[$id]}" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# sclient_close ID: end the session (stdin EOF), wait up to 5 s.
+sclient_close() {
+	local id=$1
+	stop_pid "${SC_HOLD[$id]}"
+	wait_gone "${SC_PID[$id]}" 5 || stop_pid "${SC_PID[$id]}"
+	wait "${SC_PID[$id]}" 2>/dev/null
+}
+
+# sclient_exited ID SECONDS: wait for s_client to exit on its own (the
+# server closed the connection).
+sclient_exited() {
+	wait_gone "${SC_PID[$1]}" "${2:-10}"
+}
+
+# --------------------------------------------------------------- mtlsctl
+
+# ctl ARGS...: mtlsctl on the test's query socket; output in CTL_OUT,
+# status in CTL_RC.
+ctl() {
+	CTL_OUT=$(timeout 20 "$MTLSCTL" -s "$QUERY_SOCK" "$@" 2>&1)
+	CTL_RC=$?
+	printf 'mtlsctl %s -> %s\n%s\n' "$*" "$CTL_RC" "$CTL_OUT"
+	return 0
+}
+
+# require_built: end the script (one failure) when the binaries are missing.
+require_built() {
+	if [ ! -x "$MTLSD" ] || [ ! -x "$MTLSCTL" ]; then
+		fail "build" "$MTLSD or $MTLSCTL not built (run make)"
+		finish
+	fi
+}
+
+echo "== $TEST_NAME: logs in $LOGDIR, sockets in $RUNDIR"

@@ -1,0 +1,890 @@
+/*
+ * test_config.c: config_load against good and bad mtlsd.conf snippets.
+ *
+ * Every bad snippet must fail with a message that starts with the exact
+ * "PATH:LINE: " of the mistake and names the key, because that is what a
+ * user sees from mtlsd -t.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+#include <libconfig.h>
+
+#include "config.h"
+#include "error.h"
+#include "unit.h"
+
+/*
+ * A listener with every required key; "extra" lands on line 7, the
+ * listen value on line 2 and the upstream value on line 3.
+ */
+#define LST(listen, upstream, extra)					\
+	"listeners = ( { name = \"ssh\";\n"				\
+	"    listen = \"" listen "\";\n"				\
+	"    upstream = \"" upstream "\";\n"				\
+	"    certificate = \"/etc/mtls/server.crt\";\n"			\
+	"    private_key = \"/etc/mtls/server.key\";\n"			\
+	"    client_ca = \"/etc/mtls/clients-ca.pem\";\n"		\
+	extra								\
+	"} );\n"
+#define GOOD_LST	LST("127.0.0.1:8443", "127.0.0.1:22", "")
+
+/* Every key the parser knows, none at its default. */
+static const char full_config[] =
+	"# every key, none at its default\n"
+	"user = \"nobody\";\n"
+	"group = \"nogroup\";\n"
+	"query = { socket = \"/run/test/q.sock\"; group = \"wheel\";\n"
+	"    mode = 0640; };\n"
+	"log = { level = \"debug\"; facility = \"local3\"; };\n"
+	"accounts = { min_uid = 500; allow_root = true; };\n"
+	"workers = 4;\n"
+	"listeners = (\n"
+	"  { name = \"ssh\";\n"				/* line 10 */
+	"    listen = \"[::1]:8443\";\n"
+	"    certificate = \"/etc/mtls/server.crt\";\n"
+	"    private_key = \"/etc/mtls/server.key\";\n"
+	"    client_ca = \"/etc/mtls/clients-ca.pem\";\n"
+	"    verify_depth = 2;\n"
+	"    tls_min_version = \"1.3\";\n"
+	"    require_client_auth_eku = false;\n"
+	"    upstream = \"unix:/run/x.sock\";\n"
+	"    handshake_timeout = 5;\n"
+	"    idle_timeout = 60;\n"
+	"    max_connections = 100;\n"
+	"  },\n"
+	"  { name = \"imap\";\n"			/* line 23 */
+	"    listen = \"127.0.0.1:9993\";\n"
+	"    certificate = \"/etc/mtls/imap.crt\";\n"
+	"    private_key = \"/etc/mtls/imap.key\";\n"
+	"    client_ca = \"/etc/mtls/clients-ca.pem\";\n"
+	"    upstream = \"127.0.0.1:143\"; }\n"
+	");\n";
+
+static int
+write_temp(const char *data, size_t len, char *path, size_t size)
+{
+	ssize_t w;
+	size_t off = 0;
+	int fd;
+
+	snprintf(path, size, "/tmp/mtls-test-config.XXXXXX");
+	if ((fd = mkstemp(path)) == -1)
+		return -1;
+	while (off < len) {
+		if ((w = write(fd, data + off, len - off)) <= 0) {
+			close(fd);
+			unlink(path);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Load text; returns config_load's code with the file already removed. */
+static int
+load_text(const char *text, struct mtlsd_config *cfg, char *err,
+    size_t errsize)
+{
+	char path[64];
+	int rc;
+
+	if (write_temp(text, strlen(text), path, sizeof(path)) != 0)
+		return MTLS_ERR_SYSTEM;
+	rc = config_load(path, cfg, err, errsize);
+	unlink(path);
+	return rc;
+}
+
+static void
+expect_error_at(const char *data, size_t len, unsigned int line,
+    const char *needle, int srcline)
+{
+	struct mtlsd_config cfg;
+	char path[64], err[CONFIG_ERR_MAX], prefix[96];
+	char msg[CONFIG_ERR_MAX + 256];
+	size_t plen;
+	int rc, ok;
+
+	if (write_temp(data, len, path, sizeof(path)) != 0) {
+		CU_FAIL("cannot write a temporary config file");
+		return;
+	}
+	strcpy(err, "(no message)");
+	rc = config_load(path, &cfg, err, sizeof(err));
+	unlink(path);
+	snprintf(prefix, sizeof(prefix), "%s:%u: ", path, line);
+	plen = strlen(prefix);
+	ok = rc == MTLS_ERR_CONFIG && strncmp(err, prefix, plen) == 0 &&
+	    strstr(err + plen, needle) != NULL && strchr(err, '\n') == NULL;
+	snprintf(msg, sizeof(msg), "test_config.c:%d: want \"%s...%s...\", "
+	    "got %d \"%s\"", srcline, prefix, needle, rc, err);
+	CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned int)srcline,
+	    msg, __FILE__, "", CU_FALSE);
+	/* A failed load leaves nothing behind. */
+	CU_ASSERT(cfg.file == NULL && cfg.listeners == NULL &&
+	    cfg.user == NULL && cfg.n_listeners == 0);
+	config_free(&cfg);
+}
+
+#define EXPECT_ERROR(text, line, needle)				\
+	expect_error_at((text), strlen(text), (line), (needle), __LINE__)
+
+static const char *
+srcdir_file(const char *rel, char *buf, size_t size)
+{
+	const char *dir = getenv("MTLS_SRCDIR");
+
+	snprintf(buf, size, "%s/%s", dir != NULL && *dir != '\0' ? dir : ".",
+	    rel);
+	return buf;
+}
+
+static int
+is_known(const char *key)
+{
+	const char *const *k;
+
+	for (k = config_known_keys(); *k != NULL; k++)
+		if (strcmp(*k, key) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+test_full(void)
+{
+	struct mtlsd_config cfg;
+	struct listener_config *l;
+	const struct sockaddr_in6 *sin6;
+	const struct sockaddr_un *sun;
+	char err[CONFIG_ERR_MAX];
+	int rc;
+
+	rc = load_text(full_config, &cfg, err, sizeof(err));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(cfg.file);
+	CU_ASSERT_STRING_EQUAL(cfg.user, "nobody");
+	CU_ASSERT_STRING_EQUAL(cfg.group, "nogroup");
+	CU_ASSERT_STRING_EQUAL(cfg.query_socket, "/run/test/q.sock");
+	CU_ASSERT_STRING_EQUAL(cfg.query_group, "wheel");
+	CU_ASSERT_EQUAL(cfg.query_mode, 0640);
+	CU_ASSERT_EQUAL(cfg.log_level, LOGLVL_DEBUG);
+	CU_ASSERT_EQUAL(cfg.log_facility, LOG_LOCAL3);
+	CU_ASSERT_EQUAL(cfg.accounts_min_uid, 500);
+	CU_ASSERT(cfg.accounts_allow_root);
+	CU_ASSERT_EQUAL(cfg.workers, 4);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_listeners, 2);
+
+	l = &cfg.listeners[0];
+	CU_ASSERT_STRING_EQUAL(l->name, "ssh");
+	CU_ASSERT_STRING_EQUAL(l->listen, "[::1]:8443");
+	CU_ASSERT_EQUAL(l->listen_addr.ss.ss_family, AF_INET6);
+	sin6 = (const struct sockaddr_in6 *)&l->listen_addr.ss;
+	CU_ASSERT_EQUAL(ntohs(sin6->sin6_port), 8443);
+	CU_ASSERT(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	CU_ASSERT_STRING_EQUAL(l->certificate, "/etc/mtls/server.crt");
+	CU_ASSERT_STRING_EQUAL(l->private_key, "/etc/mtls/server.key");
+	CU_ASSERT_STRING_EQUAL(l->client_ca, "/etc/mtls/clients-ca.pem");
+	CU_ASSERT_EQUAL(l->verify_depth, 2);
+	CU_ASSERT_EQUAL(l->tls_min_version, 13);
+	CU_ASSERT(!l->require_client_auth_eku);
+	CU_ASSERT_STRING_EQUAL(l->upstream, "unix:/run/x.sock");
+	CU_ASSERT_EQUAL(l->upstream_addr.ss.ss_family, AF_UNIX);
+	sun = (const struct sockaddr_un *)&l->upstream_addr.ss;
+	CU_ASSERT_STRING_EQUAL(sun->sun_path, "/run/x.sock");
+	CU_ASSERT_EQUAL(l->handshake_timeout, 5);
+	CU_ASSERT_EQUAL(l->idle_timeout, 60);
+	CU_ASSERT_EQUAL(l->max_connections, 100);
+	CU_ASSERT_EQUAL(l->line, 10);
+
+	l = &cfg.listeners[1];
+	CU_ASSERT_STRING_EQUAL(l->name, "imap");
+	CU_ASSERT_EQUAL(l->listen_addr.ss.ss_family, AF_INET);
+	CU_ASSERT_EQUAL(l->upstream_addr.ss.ss_family, AF_INET);
+	CU_ASSERT_EQUAL(l->line, 23);
+	config_free(&cfg);
+	CU_ASSERT_PTR_NULL(cfg.listeners);
+	/* Freeing twice, or a zeroed struct, is harmless. */
+	config_free(&cfg);
+}
+
+static void
+test_defaults(void)
+{
+	struct mtlsd_config cfg;
+	struct listener_config *l;
+	char err[CONFIG_ERR_MAX];
+
+	CU_ASSERT_EQUAL_FATAL(load_text(GOOD_LST, &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.user, "_mtlsd");
+	CU_ASSERT_STRING_EQUAL(cfg.group, "_mtlsd");
+	CU_ASSERT_STRING_EQUAL(cfg.query_socket, "/run/mtlsd/query.sock");
+	CU_ASSERT_STRING_EQUAL(cfg.query_group, "mtls");
+	CU_ASSERT_EQUAL(cfg.query_mode, 0660);
+	CU_ASSERT_EQUAL(cfg.log_level, LOGLVL_INFO);
+	CU_ASSERT_EQUAL(cfg.log_facility, LOG_AUTHPRIV);
+	CU_ASSERT_EQUAL(cfg.accounts_min_uid, 1000);
+	CU_ASSERT(!cfg.accounts_allow_root);
+	CU_ASSERT_EQUAL(cfg.workers, 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_listeners, 1);
+	l = &cfg.listeners[0];
+	CU_ASSERT_EQUAL(l->verify_depth, 4);
+	CU_ASSERT_EQUAL(l->tls_min_version, 12);
+	CU_ASSERT(l->require_client_auth_eku);
+	CU_ASSERT_EQUAL(l->handshake_timeout, 10);
+	CU_ASSERT_EQUAL(l->idle_timeout, 600);
+	CU_ASSERT_EQUAL(l->max_connections, 10000);
+	CU_ASSERT_EQUAL(l->line, 1);
+	config_free(&cfg);
+}
+
+/* Values at the edges of their ranges, and the other accepted spellings. */
+static void
+test_edges_accepted(void)
+{
+	struct mtlsd_config cfg;
+	char err[CONFIG_ERR_MAX];
+	int rc;
+
+	rc = load_text("query = { mode = 0; };\n"
+	    "workers = 64;\n"
+	    "accounts = { min_uid = 0; };\n"
+	    "log = { facility = \"daemon\"; level = \"err\"; };\n"
+	    LST("0.0.0.0:1", "127.0.0.1:65535",
+	    "verify_depth = 16; idle_timeout = 604800;\n"
+	    "handshake_timeout = 3600; max_connections = 1000000;\n"),
+	    &cfg, err, sizeof(err));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(cfg.query_mode, 0);
+	CU_ASSERT_EQUAL(cfg.workers, 64);
+	CU_ASSERT_EQUAL(cfg.accounts_min_uid, 0);
+	CU_ASSERT_EQUAL(cfg.log_facility, LOG_DAEMON);
+	CU_ASSERT_EQUAL(cfg.log_level, LOGLVL_ERR);
+	CU_ASSERT_EQUAL(cfg.listeners[0].verify_depth, 16);
+	CU_ASSERT_EQUAL(cfg.listeners[0].idle_timeout, 604800);
+	CU_ASSERT_EQUAL(cfg.listeners[0].handshake_timeout, 3600);
+	CU_ASSERT_EQUAL(cfg.listeners[0].max_connections, 1000000);
+	config_free(&cfg);
+
+	/* Hex and 64-bit literals are integers too; 0x1b0 == 0660. */
+	rc = load_text("query = { mode = 0x1b0; };\nworkers = 8L;\n"
+	    LST("[::]:2222", "unix:/run/svc.sock", ""), &cfg, err,
+	    sizeof(err));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(cfg.query_mode, 0660);
+	CU_ASSERT_EQUAL(cfg.workers, 8);
+	CU_ASSERT_EQUAL(cfg.listeners[0].listen_addr.ss.ss_family, AF_INET6);
+	config_free(&cfg);
+}
+
+static void
+test_ipv6_listen(void)
+{
+	struct mtlsd_config cfg;
+	char err[CONFIG_ERR_MAX];
+	const struct sockaddr_in6 *sin6;
+
+	CU_ASSERT_EQUAL_FATAL(load_text(LST("[::1]:8443", "127.0.0.1:22", ""),
+	    &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].listen_addr.ss.ss_family, AF_INET6);
+	sin6 = (const struct sockaddr_in6 *)&cfg.listeners[0].listen_addr.ss;
+	CU_ASSERT_EQUAL(ntohs(sin6->sin6_port), 8443);
+	config_free(&cfg);
+}
+
+static void
+test_unix_upstream(void)
+{
+	struct mtlsd_config cfg;
+	char err[CONFIG_ERR_MAX];
+	const struct sockaddr_un *sun;
+
+	CU_ASSERT_EQUAL_FATAL(load_text(LST("127.0.0.1:8443",
+	    "unix:/run/x.sock", ""), &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].upstream_addr.ss.ss_family, AF_UNIX);
+	sun = (const struct sockaddr_un *)&cfg.listeners[0].upstream_addr.ss;
+	CU_ASSERT_STRING_EQUAL(sun->sun_path, "/run/x.sock");
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].upstream, "unix:/run/x.sock");
+	config_free(&cfg);
+}
+
+/* The shipped example must load as it is. */
+static void
+test_example_file(void)
+{
+	struct mtlsd_config cfg;
+	char path[4096], err[CONFIG_ERR_MAX];
+	int rc;
+
+	srcdir_file("etc/mtlsd.conf", path, sizeof(path));
+	rc = config_load(path, &cfg, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "%s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_listeners, 1);
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].name, "ssh");
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].listen, "[::]:2222");
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].upstream, "127.0.0.1:22");
+	config_free(&cfg);
+}
+
+/* Each member of a group is a known key under prefix. */
+static void
+check_members_known(const config_setting_t *g, const char *prefix)
+{
+	const config_setting_t *m;
+	char key[128];
+	int i;
+
+	for (i = 0; i < config_setting_length(g); i++) {
+		m = config_setting_get_elem(g, (unsigned int)i);
+		snprintf(key, sizeof(key), "%s.%s", prefix,
+		    config_setting_name(m));
+		if (!is_known(key))
+			fprintf(stderr, "full_config: unknown %s\n", key);
+		CU_ASSERT(is_known(key));
+	}
+}
+
+/*
+ * Every key of full_config is known, and full_config uses every known
+ * key, so test_full really covers the whole table.
+ */
+static void
+test_known_keys(void)
+{
+	const char *const *k;
+	const config_setting_t *root, *m, *l0;
+	config_t lc;
+	int i, j, n, found;
+
+	config_init(&lc);
+	CU_ASSERT_FATAL(config_read_string(&lc, full_config) == CONFIG_TRUE);
+	root = config_root_setting(&lc);
+	for (i = 0; i < config_setting_length(root); i++) {
+		m = config_setting_get_elem(root, (unsigned int)i);
+		if (config_setting_is_group(m))
+			check_members_known(m, config_setting_name(m));
+		else if (config_setting_is_list(m))
+			for (j = 0; j < config_setting_length(m); j++)
+				check_members_known(config_setting_get_elem(m,
+				    (unsigned int)j), config_setting_name(m));
+		else
+			CU_ASSERT(is_known(config_setting_name(m)));
+	}
+
+	/* And the other way round: full_config sets every known key. */
+	l0 = config_setting_get_elem(config_lookup(&lc, "listeners"), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l0);
+	n = 0;
+	for (k = config_known_keys(); *k != NULL; k++) {
+		if (strncmp(*k, "listeners.", 10) == 0)
+			found = config_setting_get_member(l0, *k + 10) != NULL;
+		else
+			found = config_lookup(&lc, *k) != NULL;
+		if (!found)
+			fprintf(stderr, "full_config lacks %s\n", *k);
+		CU_ASSERT(found);
+		n++;
+	}
+	CU_ASSERT_EQUAL(n, 22);
+	CU_ASSERT(!is_known("mappings"));
+	CU_ASSERT(!is_known("listeners.mapping"));
+	CU_ASSERT(!is_known("listeners.crl"));
+	config_destroy(&lc);
+}
+
+/* mtlsd.conf.5 has an ".It Ic key" entry for every known key. */
+static void
+test_man_page(void)
+{
+	const char *const *k;
+	const char *leaf;
+	char path[4096], want[128], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	srcdir_file("mtlsd/mtlsd.conf.5", path, sizeof(path));
+	f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	text = calloc(1, 256 * 1024);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	len = fread(text, 1, 256 * 1024 - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	for (k = config_known_keys(); *k != NULL; k++) {
+		leaf = strrchr(*k, '.') != NULL ? strrchr(*k, '.') + 1 : *k;
+		snprintf(want, sizeof(want), "\n.It Ic %s", leaf);
+		if (strstr(text, want) == NULL)
+			fprintf(stderr, "mtlsd.conf.5 lacks %s\n", *k);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+	}
+	free(text);
+}
+
+static void
+test_log_level_name(void)
+{
+	CU_ASSERT_STRING_EQUAL(config_log_level_name(LOGLVL_ERR), "err");
+	CU_ASSERT_STRING_EQUAL(config_log_level_name(LOGLVL_WARNING),
+	    "warning");
+	CU_ASSERT_STRING_EQUAL(config_log_level_name(LOGLVL_NOTICE), "notice");
+	CU_ASSERT_STRING_EQUAL(config_log_level_name(LOGLVL_INFO), "info");
+	CU_ASSERT_STRING_EQUAL(config_log_level_name(LOGLVL_DEBUG), "debug");
+	CU_ASSERT_STRING_EQUAL(config_log_level_name((enum log_level)42),
+	    "unknown");
+}
+
+static void
+test_zeroed_free(void)
+{
+	struct mtlsd_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	config_free(&cfg);
+	config_free(NULL);
+	CU_PASS("config_free on a zeroed struct");
+}
+
+static void
+test_err_syntax(void)
+{
+	EXPECT_ERROR("user = \"a\";\nworkers = ;\n" GOOD_LST, 2,
+	    "syntax error");
+	/* libconfig's own duplicate check, at the second one. */
+	EXPECT_ERROR("user = \"a\";\nuser = \"b\";\n" GOOD_LST, 2,
+	    "duplicate setting name");
+}
+
+static void
+test_err_missing_file(void)
+{
+	struct mtlsd_config cfg;
+	char err[CONFIG_ERR_MAX];
+	const char *path = "/nonexistent/mtls-test/mtlsd.conf";
+
+	CU_ASSERT_EQUAL(config_load(path, &cfg, err, sizeof(err)),
+	    MTLS_ERR_SYSTEM);
+	CU_ASSERT_NSTRING_EQUAL(err, "/nonexistent/mtls-test/mtlsd.conf: ",
+	    strlen(path) + 2);
+	config_free(&cfg);
+}
+
+static void
+test_err_nul_byte(void)
+{
+	static const char text[] = "user = \"a\";\nworkers = 1;\0\n";
+
+	expect_error_at(text, sizeof(text) - 1, 2, "NUL byte", __LINE__);
+}
+
+static void
+test_err_unknown_top(void)
+{
+	EXPECT_ERROR("user = \"a\";\nlistners = ();\n" GOOD_LST, 2,
+	    "unknown key \"listners\"");
+	EXPECT_ERROR("query = {\n  sockt = \"/run/q\";\n};\n" GOOD_LST, 2,
+	    "unknown key \"query.sockt\"");
+}
+
+static void
+test_err_unknown_listener_key(void)
+{
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    colour = \"blue\";\n"), 7,
+	    "listeners[0] (\"ssh\"): unknown key \"colour\"");
+}
+
+/* Mapping support comes in a later issue: until then these are unknown. */
+static void
+test_err_mappings_not_yet(void)
+{
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    mapping = \"staff\";\n"), 7, "unknown key \"mapping\"");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ \"/etc/mtls/clients.crl\" ];\n"), 7,
+	    "unknown key \"crl\"");
+	EXPECT_ERROR(GOOD_LST "mappings = { staff = (); };\n", 8,
+	    "unknown key \"mappings\"");
+}
+
+static void
+test_err_string_for_int(void)
+{
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    verify_depth = \"4\";\n"), 7,
+	    "key \"verify_depth\" must be an integer");
+	EXPECT_ERROR("workers = 1.5;\n" GOOD_LST, 1,
+	    "key \"workers\" must be an integer");
+}
+
+static void
+test_err_range(void)
+{
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    verify_depth = 40;\n"), 7,
+	    "listeners[0] (\"ssh\"): verify_depth must be between 1 and 16 "
+	    "(got 40)");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    handshake_timeout = 0;\n"), 7, "handshake_timeout");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    idle_timeout = 604801;\n"), 7, "idle_timeout");
+	EXPECT_ERROR("workers = 65;\n" GOOD_LST, 1,
+	    "workers must be between 0 and 64 (got 65)");
+	EXPECT_ERROR("accounts = {\n  min_uid = -1;\n};\n" GOOD_LST, 2,
+	    "accounts.min_uid");
+}
+
+/* libconfig 1.5 wraps these silently (4294967297 reads as 1). */
+static void
+test_err_overflow(void)
+{
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    idle_timeout = 99999999999;\n"), 7,
+	    "idle_timeout must be between 1 and 604800 (got 99999999999)");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    max_connections = 4294967297;\n"), 7,
+	    "max_connections must be between 1 and 1000000 (got 4294967297)");
+	EXPECT_ERROR("workers = 0x100000001;\n" GOOD_LST, 1,
+	    "workers must be between 0 and 64 (got 0x100000001)");
+	/* Two listeners on one line: the second one's value is the bad one. */
+	EXPECT_ERROR("listeners = (\n"
+	    "{ name = \"a\"; listen = \"127.0.0.1:1\";"
+	    " upstream = \"127.0.0.1:2\";"
+	    " certificate = \"/c\"; private_key = \"/k\"; client_ca = \"/ca\";"
+	    " idle_timeout = 5; }, { name = \"b\"; listen = \"127.0.0.1:3\";"
+	    " upstream = \"127.0.0.1:2\"; certificate = \"/c\";"
+	    " private_key = \"/k\"; client_ca = \"/ca\";"
+	    " idle_timeout = 4294967297; }\n);\n", 2,
+	    "listeners[1] (\"b\"): idle_timeout must be between 1 and 604800 "
+	    "(got 4294967297)");
+	EXPECT_ERROR("accounts = { min_uid =\n"
+	    "  99999999999999999999999999; };\n" GOOD_LST, 1,
+	    "accounts.min_uid");
+}
+
+static void
+test_err_mode(void)
+{
+	EXPECT_ERROR("query = {\n  mode = 01000;\n};\n" GOOD_LST, 2,
+	    "query.mode must be between 0 and 0777 (got 01000)");
+	/* Without the leading 0 it is decimal: refused, not guessed. */
+	EXPECT_ERROR("query = {\n  mode = 660;\n};\n" GOOD_LST, 2,
+	    "query.mode must be written in octal");
+	EXPECT_ERROR("query = {\n  mode = 08;\n};\n" GOOD_LST, 2,
+	    "query.mode");
+	EXPECT_ERROR("query = {\n  mode = \"0660\";\n};\n" GOOD_LST, 2,
+	    "key \"query.mode\" must be an integer");
+}
+
+static void
+test_err_tls_min_version(void)
+{
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    tls_min_version = \"1.1\";\n"), 7,
+	    "\"tls_min_version\" must be \"1.2\" or \"1.3\"");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    tls_min_version = 1.2;\n"), 7,
+	    "\"tls_min_version\" must be \"1.2\" or \"1.3\"");
+}
+
+static void
+test_err_log(void)
+{
+	EXPECT_ERROR("log = {\n  level = \"verbose\";\n};\n" GOOD_LST, 2,
+	    "\"log.level\" must be one of");
+	EXPECT_ERROR("log = {\n  level = 7;\n};\n" GOOD_LST, 2,
+	    "\"log.level\" must be one of");
+	EXPECT_ERROR("log = { level = \"info\";\n  facility = \"local8\"; };\n"
+	    GOOD_LST, 2, "\"log.facility\" must be one of");
+}
+
+static void
+test_err_bool(void)
+{
+	EXPECT_ERROR("accounts = { allow_root = 1; };\n" GOOD_LST, 1,
+	    "key \"accounts.allow_root\" must be true or false");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    require_client_auth_eku = \"yes\";\n"), 7,
+	    "key \"require_client_auth_eku\" must be true or false");
+}
+
+static void
+test_err_duplicate_name(void)
+{
+	EXPECT_ERROR("listeners = (\n"
+	    "  { name = \"ssh\"; listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\";\n"
+	    "    certificate = \"/etc/mtls/a.crt\";\n"
+	    "    private_key = \"/etc/mtls/a.key\";\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\"; },\n"
+	    "  { name = \"ssh\"; listen = \"127.0.0.1:8444\";\n"
+	    "    upstream = \"127.0.0.1:22\";\n"
+	    "    certificate = \"/etc/mtls/a.crt\";\n"
+	    "    private_key = \"/etc/mtls/a.key\";\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\"; }\n"
+	    ");\n", 7, "duplicate listener name \"ssh\" (first at line 2)");
+}
+
+static void
+test_err_duplicate_listen(void)
+{
+	EXPECT_ERROR("listeners = (\n"
+	    "  { name = \"a\"; listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\";\n"
+	    "    certificate = \"/etc/mtls/a.crt\";\n"
+	    "    private_key = \"/etc/mtls/a.key\";\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\"; },\n"
+	    "  { name = \"b\";\n"
+	    "    listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\";\n"
+	    "    certificate = \"/etc/mtls/a.crt\";\n"
+	    "    private_key = \"/etc/mtls/a.key\";\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\"; }\n"
+	    ");\n", 8, "listen \"127.0.0.1:8443\" is already used");
+}
+
+static void
+test_err_missing_required(void)
+{
+	EXPECT_ERROR("user = \"a\";\n"
+	    "listeners = (\n"
+	    "  { name = \"ssh\";\n"
+	    "    listen = \"127.0.0.1:8443\";\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\";\n"
+	    "  } );\n", 3,
+	    "listeners[0] (\"ssh\"): missing required key \"upstream\"");
+	EXPECT_ERROR("listeners = (\n"
+	    "  { listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\";\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\";\n"
+	    "  } );\n", 2, "listeners[0]: missing required key \"name\"");
+	EXPECT_ERROR("listeners = ( { name = \"ssh\";\n"
+	    "    listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\"; } );\n", 1,
+	    "missing required key \"certificate\"");
+}
+
+static void
+test_err_no_listeners(void)
+{
+	EXPECT_ERROR("user = \"a\";\nlisteners = ();\n", 2,
+	    "no listeners configured");
+	EXPECT_ERROR("user = \"a\";\n", 1, "no listeners configured");
+	EXPECT_ERROR("# nothing at all\n", 1, "no listeners configured");
+}
+
+static void
+test_err_too_many_listeners(void)
+{
+	char *text, *p;
+	size_t size = 64 * 1024;
+	int i;
+
+	text = malloc(size);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	p = text + snprintf(text, size, "listeners = (\n");
+	for (i = 0; i <= CONFIG_MAX_LISTENERS; i++)
+		p += snprintf(p, size - (size_t)(p - text),
+		    "{ name = \"l%d\"; listen = \"127.0.0.1:%d\"; "
+		    "upstream = \"127.0.0.1:22\"; certificate = \"/c\"; "
+		    "private_key = \"/k\"; client_ca = \"/ca\"; }%s\n",
+		    i, 10000 + i, i < CONFIG_MAX_LISTENERS ? "," : "");
+	snprintf(p, size - (size_t)(p - text), ");\n");
+	/* Line 1 opens the list, listener i is on line i + 2. */
+	EXPECT_ERROR(text, CONFIG_MAX_LISTENERS + 2,
+	    "too many listeners (at most 64)");
+	free(text);
+}
+
+static void
+test_err_listen(void)
+{
+	EXPECT_ERROR(LST("localhost:8443", "127.0.0.1:22", ""), 2,
+	    "listen \"localhost:8443\" must be a numeric host:port");
+	EXPECT_ERROR(LST("127.0.0.1", "127.0.0.1:22", ""), 2,
+	    "listen \"127.0.0.1\"");
+	EXPECT_ERROR(LST("::1:8443", "127.0.0.1:22", ""), 2,
+	    "listen \"::1:8443\"");
+	EXPECT_ERROR(LST("unix:/run/x.sock", "127.0.0.1:22", ""), 2,
+	    "listen \"unix:/run/x.sock\"");
+}
+
+static void
+test_err_upstream(void)
+{
+	EXPECT_ERROR(LST("127.0.0.1:8443", "unix:run/x.sock", ""), 3,
+	    "upstream \"unix:run/x.sock\": the socket must be an absolute "
+	    "path");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1", ""), 3,
+	    "upstream \"127.0.0.1\" must be host:port");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:99999", ""), 3,
+	    "upstream \"127.0.0.1:99999\"");
+}
+
+static void
+test_err_relative_path(void)
+{
+	EXPECT_ERROR("listeners = ( { name = \"ssh\";\n"
+	    "    listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\";\n"
+	    "    certificate = \"server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\"; } );\n", 4,
+	    "certificate must be an absolute path (got \"server.crt\")");
+	EXPECT_ERROR("listeners = ( { name = \"ssh\";\n"
+	    "    listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\";\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"../server.key\";\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\"; } );\n", 5,
+	    "private_key must be an absolute path");
+	EXPECT_ERROR("listeners = ( { name = \"ssh\";\n"
+	    "    listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\";\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"ca.pem\"; } );\n", 6,
+	    "client_ca must be an absolute path");
+	EXPECT_ERROR("query = {\n  socket = \"run/q.sock\";\n};\n" GOOD_LST,
+	    2, "query.socket must be an absolute path");
+}
+
+static void
+test_err_socket_too_long(void)
+{
+	char text[1024], longpath[200];
+
+	memset(longpath, 'a', sizeof(longpath));
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	snprintf(text, sizeof(text), "query = { socket = \"%s\"; };\n%s",
+	    longpath, GOOD_LST);
+	EXPECT_ERROR(text, 1, "query.socket is too long");
+}
+
+static void
+test_err_empty_and_control(void)
+{
+	EXPECT_ERROR("user = \"\";\n" GOOD_LST, 1,
+	    "key \"user\" must not be empty");
+	EXPECT_ERROR("group = \"a\\nb\";\n" GOOD_LST, 1,
+	    "key \"group\" must not contain control characters");
+	EXPECT_ERROR("query = { group = \"\"; };\n" GOOD_LST, 1,
+	    "key \"query.group\" must not be empty");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "", ""), 3,
+	    "key \"upstream\" must not be empty");
+	EXPECT_ERROR("user = 5;\n" GOOD_LST, 1,
+	    "key \"user\" must be a string");
+}
+
+static void
+test_err_listener_name(void)
+{
+	EXPECT_ERROR("listeners = ( {\n  name = \"s s\";\n"
+	    "    listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\";\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\"; } );\n", 2,
+	    "listeners[0]: name \"s s\" must be");
+}
+
+static void
+test_err_shapes(void)
+{
+	EXPECT_ERROR("query = 5;\n" GOOD_LST, 1,
+	    "key \"query\" must be a group");
+	EXPECT_ERROR("user = \"a\";\nlisteners = { name = \"x\"; };\n", 2,
+	    "key \"listeners\" must be a list");
+	/* (A string element would be placed on the line after it.) */
+	EXPECT_ERROR("listeners = (\n  5\n);\n", 2,
+	    "listeners[0]: must be a group");
+	EXPECT_ERROR("user = [ \"a\" ];\n" GOOD_LST, 1,
+	    "key \"user\" must be a string");
+}
+
+static void
+test_err_include(void)
+{
+	char inc[64], text[512];
+
+	/* The included file exists, so only our refusal can fail this. */
+	if (write_temp("workers = 1;\n", 13, inc, sizeof(inc)) != 0) {
+		CU_FAIL("cannot write a temporary file");
+		return;
+	}
+	snprintf(text, sizeof(text), "user = \"a\";\n@include \"%s\"\n%s", inc,
+	    GOOD_LST);
+	EXPECT_ERROR(text, 2, "@include is not supported");
+	unlink(inc);
+}
+
+static const struct {
+	const char	*name;
+	CU_TestFunc	 fn;
+} tests[] = {
+	{ "full configuration", test_full },
+	{ "defaults", test_defaults },
+	{ "edge values accepted", test_edges_accepted },
+	{ "IPv6 listen accepted", test_ipv6_listen },
+	{ "unix upstream accepted", test_unix_upstream },
+	{ "shipped etc/mtlsd.conf loads", test_example_file },
+	{ "known keys cover the full example", test_known_keys },
+	{ "man page documents every key", test_man_page },
+	{ "log level names", test_log_level_name },
+	{ "config_free on zeroed struct", test_zeroed_free },
+	{ "error: libconfig syntax", test_err_syntax },
+	{ "error: missing file", test_err_missing_file },
+	{ "error: NUL byte", test_err_nul_byte },
+	{ "error: unknown top-level key", test_err_unknown_top },
+	{ "error: unknown listener key", test_err_unknown_listener_key },
+	{ "error: mapping/crl/mappings not yet", test_err_mappings_not_yet },
+	{ "error: string for int", test_err_string_for_int },
+	{ "error: out of range", test_err_range },
+	{ "error: integer overflow", test_err_overflow },
+	{ "error: query.mode", test_err_mode },
+	{ "error: tls_min_version", test_err_tls_min_version },
+	{ "error: log level and facility", test_err_log },
+	{ "error: booleans", test_err_bool },
+	{ "error: duplicate listener name", test_err_duplicate_name },
+	{ "error: duplicate listen", test_err_duplicate_listen },
+	{ "error: missing required keys", test_err_missing_required },
+	{ "error: no listeners", test_err_no_listeners },
+	{ "error: too many listeners", test_err_too_many_listeners },
+	{ "error: listen", test_err_listen },
+	{ "error: upstream", test_err_upstream },
+	{ "error: relative paths", test_err_relative_path },
+	{ "error: query.socket too long", test_err_socket_too_long },
+	{ "error: empty and control strings", test_err_empty_and_control },
+	{ "error: listener name", test_err_listener_name },
+	{ "error: wrong shapes", test_err_shapes },
+	{ "error: @include", test_err_include },
+};
+
+void
+unit_register_config(void)
+{
+	CU_pSuite suite;
+	size_t i;
+
+	if ((suite = CU_add_suite("config", NULL, NULL)) == NULL)
+		return;
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		CU_add_test(suite, tests[i].name, tests[i].fn);
+}

@@ -1,0 +1,21 @@
+/*
+ * unit.h: the CUnit test program.  Each test_*.c file registers its suite
+ * through one function listed here; unit_main.c calls them all.
+ */
+#ifndef MTLS_UNIT_H
+#define MTLS_UNIT_H
+
+#include <CUnit/CUnit.h>
+
+void	 unit_register_config(void);
+void	 unit_register_identity(void);
+void	 unit_register_query(void);
+void	 unit_register_bytes(void);
+
+/*
+ * Directory of the test PKI made by tests/pki/mkpki.py (environment
+ * MTLS_TEST_PKI); NULL when unset.  Tests that need it fail when absent.
+ */
+const char *unit_pki_dir(void);
+
+#endif
