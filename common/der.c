@@ -23,9 +23,14 @@ der_next(struct der *in, struct der_elem *out)
 		/* 0x80 is BER's indefinite length, never valid in DER. */
 		if (nbytes == 0 || nbytes > 4 || in->len < 2 + nbytes)
 			return MTLS_ERR_INVALID;
+		/* DER: the shortest form only, so one value has one encoding. */
+		if (in->p[2] == 0)
+			return MTLS_ERR_INVALID;
 		clen = 0;
 		for (i = 0; i < nbytes; i++)
 			clen = (clen << 8) | in->p[2 + i];
+		if (clen < 0x80)
+			return MTLS_ERR_INVALID;
 		hdr += nbytes;
 	}
 	if (clen > in->len - hdr)

@@ -64,6 +64,29 @@ struct qserver {
 
 static struct qserver qs;
 
+/*
+ * The socket's directory: created (root-owned, 0755) when missing, as
+ * systemd's RuntimeDirectory would; pam_mtls refuses a socket in a
+ * directory that others can write to (DESIGN 4.4).
+ */
+static int
+query_make_dir(const char *path, char *err, size_t errsize)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		snprintf(err, errsize, "query socket directory %s: %s", dir,
+		    strerror(errno));
+		return MTLS_ERR_SYSTEM;
+	}
+	return 0;
+}
+
 int
 query_open(struct mtlsd *d, char *err, size_t errsize)
 {
@@ -73,7 +96,7 @@ query_open(struct mtlsd *d, char *err, size_t errsize)
 	struct group gr, *grp = NULL;
 	char buf[16384];
 	mode_t old;
-	int fd;
+	int fd, rc;
 
 	if (getgrnam_r(d->cfg.query_group, &gr, buf, sizeof(buf), &grp) != 0 ||
 	    grp == NULL) {
@@ -89,6 +112,8 @@ query_open(struct mtlsd *d, char *err, size_t errsize)
 		return MTLS_ERR_CONFIG;
 	}
 	strcpy(sun.sun_path, path);
+	if ((rc = query_make_dir(path, err, errsize)) != 0)
+		return rc;
 	/* Remove a stale socket from an earlier run, nothing else. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {

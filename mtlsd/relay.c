@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -218,6 +219,7 @@ conn_connect_upstream(struct conn *c)
 	const struct listener_config *lc = c->l->cfg;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+	struct stat st;
 	int fd, one = 1;
 
 	fd = socket(lc->upstream_addr.ss.ss_family,
@@ -237,11 +239,20 @@ conn_connect_upstream(struct conn *c)
 	 * The local address exists as soon as connect() started, so the
 	 * session is in the table before the backend can accept and ask.
 	 */
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
-	    netaddr_format((struct sockaddr *)&ss, sl, c->s.upstream_local,
-	    sizeof(c->s.upstream_local)) != 0)
+	if (lc->upstream_addr.ss.ss_family == AF_UNIX) {
+		/* Unnamed: name our end by its inode, as /proc/PID/fd does. */
+		if (fstat(fd, &st) == -1)
+			st.st_ino = 0;
 		snprintf(c->s.upstream_local, sizeof(c->s.upstream_local),
-		    "unix:");
+		    "unix:socket:[%lu]", (unsigned long)st.st_ino);
+	} else if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    netaddr_format((struct sockaddr *)&ss, sl, c->s.upstream_local,
+	    sizeof(c->s.upstream_local)) != 0) {
+		int e = errno;
+		close(fd);
+		c->ufd = -1;
+		return -(e ? e : EINVAL);
+	}
 	netaddr_format((const struct sockaddr *)&lc->upstream_addr.ss,
 	    lc->upstream_addr.len, c->s.upstream, sizeof(c->s.upstream));
 	c->s.since = time(NULL);
