@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "mapping.h"
 #include "netaddr.h"
 
 #define CONFIG_DEFAULT_PATH	"/etc/mtls/mtlsd.conf"
@@ -34,6 +35,9 @@ struct listener_config {
 	int		 handshake_timeout;	/* seconds, default 10 */
 	int		 idle_timeout;		/* seconds, default 600 */
 	int		 max_connections;	/* default 10000 */
+	char		*mapping;		/* rule set name, or NULL */
+	const struct mapping_set *mapping_set;	/* resolved from mapping */
+	bool		 require_mapping;	/* default true */
 	int		 line;			/* where the listener starts */
 };
 
@@ -51,6 +55,8 @@ struct mtlsd_config {
 	int			 workers;	/* 0: one per core (default) */
 	struct listener_config	*listeners;
 	size_t			 n_listeners;
+	struct mapping_set	*mappings;	/* compiled rule sets */
+	size_t			 n_mappings;
 };
 
 /*

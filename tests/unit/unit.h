@@ -11,6 +11,7 @@ void	 unit_register_config(void);
 void	 unit_register_identity(void);
 void	 unit_register_query(void);
 void	 unit_register_bytes(void);
+void	 unit_register_mapping(void);
 
 /*
  * Directory of the test PKI made by tests/pki/mkpki.py (environment
