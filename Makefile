@@ -34,7 +34,8 @@ CUNIT_LIBS = $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null)
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:.c=.o)
-MTLSD_SRC  := $(filter-out mtlsd/mtlsctl.c,$(wildcard mtlsd/*.c))
+MTLSD_SRC  := $(filter-out mtlsd/mtlsctl%,$(wildcard mtlsd/*.c))
+CTL_OBJ    := mtlsd/mtlsctl.o mtlsd/mtlsctl_map.o
 MTLSD_OBJ  := $(MTLSD_SRC:.c=.o)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 UNIT_OBJ   := $(UNIT_SRC:.c=.o)
@@ -60,8 +61,8 @@ $(LIBCOMMON): $(COMMON_OBJ)
 mtlsd/mtlsd: $(MTLSD_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(MTLSD_OBJ) $(LIBCOMMON) $(DEP_LIBS) -lpthread
 
-mtlsd/mtlsctl: mtlsd/mtlsctl.o $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ mtlsd/mtlsctl.o $(LIBCOMMON) $(DEP_LIBS)
+mtlsd/mtlsctl: $(CTL_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LIBCOMMON) $(DEP_LIBS)
 
 tests/unit/unit_tests: $(UNIT_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBCOMMON) $(DEP_LIBS) $(CUNIT_LIBS)
@@ -78,6 +79,11 @@ install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 mtlsd/mtlsd $(DESTDIR)$(PREFIX)/sbin/mtlsd
 	install -m 0755 mtlsd/mtlsctl $(DESTDIR)$(PREFIX)/bin/mtlsctl
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 mtlsd/mtlsd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 mtlsd/mtlsd.8 mtlsd/mtlsctl.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -f common/*.o mtlsd/*.o tests/unit/*.o $(LIBCOMMON) $(BINS) \

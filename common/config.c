@@ -12,6 +12,11 @@
  * "mode = 0660" reads as six hundred and sixty.  The scanner records each
  * integer assigned to a known integer key as written, so that overflow is
  * refused and query.mode is read in octal.
+ *
+ * The "mappings" section holds named rule sets (DESIGN 3.2): each rule is
+ * checked key by key through the same table, then compiled by mapping.c,
+ * so that "mtlsd -t" reports a bad regex or template with the rule's line.
+ * It is parsed before the listeners, which name the set they use.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -33,11 +38,12 @@
 
 #include "config.h"
 #include "error.h"
+#include "mapping.h"
 #include "netaddr.h"
 
 #define CONFIG_FILE_MAX		(1024 * 1024)	/* bytes */
 #define LISTENER_NAME_MAX	64
-#define LABEL_MAX		(LISTENER_NAME_MAX + 32)
+#define LABEL_MAX		(LISTENER_NAME_MAX + MAPPING_NAME_MAX + 32)
 #define LIT_PATH_MAX		128
 #define LIT_TEXT_MAX		48
 #define LIT_MAX			4096	/* literals kept by the scanner */
@@ -45,7 +51,7 @@
 
 enum key_type {
 	KT_STRING,	/* non-empty text without control characters */
-	KT_NAME,	/* listener name: 1..64 of [A-Za-z0-9._-] */
+	KT_NAME,	/* listener or rule name: 1..64 of [A-Za-z0-9._-] */
 	KT_PATH,	/* absolute file path */
 	KT_INT,		/* integer in [min, max] */
 	KT_MODE,	/* file mode written in octal, in [min, max] */
@@ -54,43 +60,55 @@ enum key_type {
 	KT_FACILITY,	/* syslog facility name */
 	KT_TLSVER,	/* "1.2" or "1.3", stored as 12 or 13 */
 	KT_LISTEN,	/* numeric host:port or [v6]:port */
-	KT_UPSTREAM	/* host:port (resolved now) or unix:/absolute/path */
+	KT_UPSTREAM,	/* host:port (resolved now) or unix:/absolute/path */
+	KT_MAPPINGS,	/* the group of rule sets, at most max of them */
+	KT_FIELD,	/* an identity field mapping.c knows */
+	KT_MATCHER,	/* a rule's pattern; def_num is its matcher */
+	KT_PIN		/* "sha256:..." fingerprint of the issuing CA */
 };
 
 enum key_scope {
 	SCOPE_GLOBAL,	/* a field of struct mtlsd_config */
-	SCOPE_LISTENER	/* a field of each struct listener_config */
+	SCOPE_LISTENER,	/* a field of each struct listener_config */
+	SCOPE_RULE	/* a field of each struct mapping_rule */
 };
 
-#define KF_REQUIRED	0x01	/* a listener without it is an error */
+#define KF_REQUIRED	0x01	/* a listener or rule lacking it is an error */
 #define KF_SOCKET	0x02	/* must fit in sockaddr_un.sun_path */
+#define KF_FIRST	0x04	/* parsed first: other keys refer to it */
 
 struct config_key {
 	const char	*path;		/* dotted: "query.mode" */
 	enum key_type	 type;
 	enum key_scope	 scope;
 	size_t		 off;		/* the field */
-	size_t		 addr_off;	/* KT_LISTEN, KT_UPSTREAM: netaddr */
+	size_t		 aux_off;	/* KT_LISTEN, KT_UPSTREAM: netaddr;
+					   KT_MATCHER: matcher; KT_PIN: flag */
 	const char	*def_text;	/* default of text keys, or NULL */
-	long long	 def_num;	/* default of numbers, booleans */
+	long long	 def_num;	/* default of numbers, booleans;
+					   KT_MATCHER: the matcher it sets */
 	long long	 min;
-	long long	 max;
+	long long	 max;		/* text: longest value (0: unbounded);
+					   KT_MAPPINGS: most sets */
 	int		 flags;
 };
 
 #define LOFF(f)		offsetof(struct listener_config, f)
+#define ROFF(f)		offsetof(struct mapping_rule, f)
 
 /*
  * The one table of known keys:
- *	path, type, field, netaddr offset, default text, default number,
- *	min, max, flags.
- * G rows are fields of struct mtlsd_config, L rows of every listener.  A
- * key's first component names its container: a group for G rows, the
- * list of listener groups for L rows.  The table is expanded twice, into
- * keytab[] (defaults, parsing, checks) and into known_keys[]
- * (config_known_keys(), for the man-page check), so they cannot drift.
+ *	path, type, field, auxiliary offset, default text, default
+ *	number, min, max, flags.
+ * G rows are fields of struct mtlsd_config, L rows of every listener, M
+ * rows of every mapping rule.  A key's first component names its
+ * container: a group for G rows, the list of listener groups for L rows;
+ * M rows live in "mappings.SET", a list of rule groups, written "*".  The
+ * table is expanded twice, into keytab[] (defaults, parsing, checks) and
+ * into known_keys[] (config_known_keys(), for the man-page check), so they
+ * cannot drift.
  */
-#define KEYTAB(G, L)							\
+#define KEYTAB(G, L, M)							\
 	G("user", KT_STRING, user, 0, "_mtlsd", 0, 0, 0, 0)		\
 	G("group", KT_STRING, group, 0, "_mtlsd", 0, 0, 0, 0)		\
 	G("query.socket", KT_PATH, query_socket, 0,			\
@@ -105,6 +123,8 @@ struct config_key {
 	G("accounts.allow_root", KT_BOOL, accounts_allow_root, 0, NULL,	\
 	    0, 0, 0, 0)							\
 	G("workers", KT_INT, workers, 0, NULL, 0, 0, 64, 0)		\
+	G("mappings", KT_MAPPINGS, mappings, 0, NULL, 0, 0,		\
+	    MAPPING_MAX_SETS, KF_FIRST)					\
 	L("listeners.name", KT_NAME, name, 0, NULL, 0, 0, 0,		\
 	    KF_REQUIRED)						\
 	L("listeners.listen", KT_LISTEN, listen, LOFF(listen_addr),	\
@@ -128,7 +148,26 @@ struct config_key {
 	L("listeners.idle_timeout", KT_INT, idle_timeout, 0, NULL,	\
 	    600, 1, 604800, 0)						\
 	L("listeners.max_connections", KT_INT, max_connections, 0,	\
-	    NULL, 10000, 1, 1000000, 0)
+	    NULL, 10000, 1, 1000000, 0)					\
+	L("listeners.mapping", KT_NAME, mapping, 0, NULL, 0, 0, 0, 0)	\
+	L("listeners.require_mapping", KT_BOOL, require_mapping, 0,	\
+	    NULL, 1, 0, 0, 0)						\
+	M("mappings.*.name", KT_NAME, name, 0, NULL, 0, 0, 0,		\
+	    KF_REQUIRED)						\
+	M("mappings.*.field", KT_FIELD, field, 0, NULL, 0, 0, 0,	\
+	    KF_REQUIRED)						\
+	M("mappings.*.equals", KT_MATCHER, pattern, ROFF(matcher),	\
+	    NULL, MATCH_EQUALS, 0, MAPPING_PATTERN_MAX, 0)		\
+	M("mappings.*.glob", KT_MATCHER, pattern, ROFF(matcher),	\
+	    NULL, MATCH_GLOB, 0, MAPPING_PATTERN_MAX, 0)		\
+	M("mappings.*.regex", KT_MATCHER, pattern, ROFF(matcher),	\
+	    NULL, MATCH_REGEX, 0, MAPPING_PATTERN_MAX, 0)		\
+	M("mappings.*.ignore_case", KT_BOOL, ignore_case, 0, NULL,	\
+	    0, 0, 0, 0)							\
+	M("mappings.*.issuer", KT_PIN, issuer_pin,			\
+	    ROFF(has_issuer_pin), NULL, 0, 0, 0, 0)			\
+	M("mappings.*.account", KT_STRING, account, 0, NULL, 0, 0,	\
+	    MAPPING_TEMPLATE_MAX, KF_REQUIRED)
 
 #define ROW_G(p, t, f, a, dt, dn, lo, hi, fl)				\
 	{ p, t, SCOPE_GLOBAL, offsetof(struct mtlsd_config, f), a,	\
@@ -136,15 +175,18 @@ struct config_key {
 #define ROW_L(p, t, f, a, dt, dn, lo, hi, fl)				\
 	{ p, t, SCOPE_LISTENER, offsetof(struct listener_config, f), a,	\
 	    dt, dn, lo, hi, fl },
+#define ROW_M(p, t, f, a, dt, dn, lo, hi, fl)				\
+	{ p, t, SCOPE_RULE, offsetof(struct mapping_rule, f), a,	\
+	    dt, dn, lo, hi, fl },
 #define ROW_PATH(p, ...)	p,
 
 static const struct config_key keytab[] = {
-	KEYTAB(ROW_G, ROW_L)
+	KEYTAB(ROW_G, ROW_L, ROW_M)
 };
 #define NKEYS	(sizeof(keytab) / sizeof(keytab[0]))
 
 static const char *const known_keys[] = {
-	KEYTAB(ROW_PATH, ROW_PATH)
+	KEYTAB(ROW_PATH, ROW_PATH, ROW_PATH)
 	NULL
 };
 
@@ -216,6 +258,8 @@ struct scanner {
 
 static int	 cfg_error(struct cfg_ctx *, unsigned int, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
+static int	 parse_mappings(struct cfg_ctx *, const struct config_key *,
+		    const config_setting_t *);
 
 /*
  * Format "FILE:LINE: [LABEL: ]message" into the caller's buffer.  Control
@@ -293,6 +337,19 @@ has_control(const char *s)
 	return 0;
 }
 
+/* Listener, set and rule names: 1..64 of [A-Za-z0-9._-]. */
+static int
+name_ok(const char *name)
+{
+	const char *p;
+
+	for (p = name; *p != '\0'; p++)
+		if (!is_alpha(*p) && !is_digit(*p) && *p != '.' &&
+		    *p != '_' && *p != '-')
+			return 0;
+	return p > name && p - name <= LISTENER_NAME_MAX;
+}
+
 static const struct config_key *
 key_find(const char *path, enum key_scope scope)
 {
@@ -324,15 +381,30 @@ key_container(const char *name, enum key_scope *scope)
 	return 0;
 }
 
-/* The key as messages show it: dotted globally, bare inside a listener. */
+/*
+ * The key as messages show it: dotted globally, bare inside a listener or
+ * a rule (whose label already says where it is).
+ */
 static const char *
 key_label(const struct config_key *k)
 {
 	const char *dot;
 
-	if (k->scope == SCOPE_LISTENER && (dot = strchr(k->path, '.')) != NULL)
+	if (k->scope != SCOPE_GLOBAL && (dot = strrchr(k->path, '.')) != NULL)
 		return dot + 1;
 	return k->path;
+}
+
+/* The matcher key ("glob") that sets matcher m. */
+static const char *
+matcher_label(enum mapping_matcher m)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keytab[i].type == KT_MATCHER && keytab[i].def_num == m)
+			return key_label(&keytab[i]);
+	return "matcher";
 }
 
 static int
@@ -599,7 +671,7 @@ static int
 key_set_text(struct cfg_ctx *ctx, const struct config_key *k, void *base,
     const char *v, unsigned int line, const char *label)
 {
-	const char *kl = key_label(k), *p;
+	const char *kl = key_label(k);
 	struct netaddr *addr;
 	char **dst, *copy;
 	int val;
@@ -610,20 +682,41 @@ key_set_text(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 	if (has_control(v))
 		return cfg_error(ctx, line, label,
 		    "key \"%s\" must not contain control characters", kl);
+	if (k->max > 0 && strlen(v) > (size_t)k->max)
+		return cfg_error(ctx, line, label,
+		    "%s is too long (at most %lld bytes)", kl, k->max);
 
 	switch (k->type) {
 	case KT_STRING:
 		break;
 	case KT_NAME:
-		for (p = v; *p != '\0'; p++)
-			if (!is_alpha(*p) && !is_digit(*p) && *p != '.' &&
-			    *p != '_' && *p != '-')
-				break;
-		if (*p != '\0' || p - v > LISTENER_NAME_MAX)
+		if (!name_ok(v))
 			return cfg_error(ctx, line, label, "%s \"%s\" must be "
 			    "1 to %d letters, digits, '.', '_' or '-'", kl, v,
 			    LISTENER_NAME_MAX);
 		break;
+	case KT_FIELD:
+		if (!mapping_field_known(v))
+			return cfg_error(ctx, line, label, "%s \"%s\" is not "
+			    "a known field (see mtlsd.conf(5))", kl, v);
+		break;
+	case KT_MATCHER:
+		/* A rule has exactly one matcher. */
+		if (*(char **)field(base, k->off) != NULL)
+			return cfg_error(ctx, line, label, "\"%s\" and \"%s\" "
+			    "are both set; a rule has exactly one of equals, "
+			    "glob or regex", matcher_label(*(enum
+			    mapping_matcher *)field(base, k->aux_off)), kl);
+		*(enum mapping_matcher *)field(base, k->aux_off) =
+		    (enum mapping_matcher)k->def_num;
+		break;
+	case KT_PIN:
+		if (mapping_parse_pin(v, field(base, k->off)) != 0)
+			return cfg_error(ctx, line, label, "%s \"%s\" must be "
+			    "\"sha256:\" and the 64 hex digits of the issuing "
+			    "CA certificate's SHA-256 fingerprint", kl, v);
+		*(bool *)field(base, k->aux_off) = true;
+		return 0;
 	case KT_PATH:
 		if (v[0] != '/')
 			return cfg_error(ctx, line, label,
@@ -661,13 +754,13 @@ key_set_text(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 		*(int *)field(base, k->off) = val;
 		return 0;
 	case KT_LISTEN:
-		addr = field(base, k->addr_off);
+		addr = field(base, k->aux_off);
 		if (strncmp(v, "unix:", 5) == 0 || netaddr_parse(v, addr) != 0)
 			return cfg_error(ctx, line, label, "%s \"%s\" must be "
 			    "a numeric host:port or [v6]:port", kl, v);
 		break;
 	case KT_UPSTREAM:
-		addr = field(base, k->addr_off);
+		addr = field(base, k->aux_off);
 		if (strncmp(v, "unix:", 5) == 0) {
 			if (v[5] != '/')
 				return cfg_error(ctx, line, label, "%s \"%s\": "
@@ -762,6 +855,8 @@ key_set(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 			    "key \"%s\" must be true or false", kl);
 		*(bool *)field(base, k->off) = config_setting_get_bool(s) != 0;
 		return 0;
+	case KT_MAPPINGS:
+		return parse_mappings(ctx, k, s);
 	default:
 		break;
 	}
@@ -812,6 +907,46 @@ apply_defaults(struct cfg_ctx *ctx, enum key_scope scope, void *base)
 	return 0;
 }
 
+/* Every member of group g is a key of scope, set into base. */
+static int
+parse_members(struct cfg_ctx *ctx, const config_setting_t *g,
+    enum key_scope scope, const char *prefix, void *base, const char *label)
+{
+	const config_setting_t *s;
+	const struct config_key *k;
+	char path[LIT_PATH_MAX];
+	int i, n, rc;
+
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(g, (unsigned int)i);
+		snprintf(path, sizeof(path), "%s.%s", prefix,
+		    config_setting_name(s));
+		if ((k = key_find(path, scope)) == NULL)
+			return cfg_error(ctx, config_setting_source_line(s),
+			    label, "unknown key \"%s\"",
+			    config_setting_name(s));
+		if ((rc = key_set(ctx, k, base, s, label)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The required keys of scope that base lacks, reported at line. */
+static int
+check_required(struct cfg_ctx *ctx, enum key_scope scope, void *base,
+    unsigned int line, const char *label)
+{
+	const struct config_key *k;
+
+	for (k = keytab; k < keytab + NKEYS; k++)
+		if (k->scope == scope && (k->flags & KF_REQUIRED) &&
+		    *(char **)field(base, k->off) == NULL)
+			return cfg_error(ctx, line, label,
+			    "missing required key \"%s\"", key_label(k));
+	return 0;
+}
+
 /* Members of a global group such as "query": only its own keys. */
 static int
 parse_group(struct cfg_ctx *ctx, const config_setting_t *g,
@@ -841,28 +976,174 @@ parse_group(struct cfg_ctx *ctx, const config_setting_t *g,
 }
 
 /*
- * "listeners[0] (\"ssh\")" when the name is already known to be valid,
- * so that errors in any key of a listener say which one it is.
+ * A mapping rule: "mapping \"staff\" rule \"by-cn\"" once its name is
+ * known to be valid, else "mapping \"staff\" rule #2" (counting from 1).
+ */
+static void
+rule_label(const config_setting_t *g, const char *set, size_t idx,
+    char *label, size_t size)
+{
+	const config_setting_t *s;
+
+	snprintf(label, size, "mapping \"%s\" rule #%zu", set, idx + 1);
+	if (!config_setting_is_group(g) ||
+	    (s = config_setting_get_member(g, "name")) == NULL ||
+	    config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    !name_ok(config_setting_get_string(s)))
+		return;
+	snprintf(label, size, "mapping \"%s\" rule \"%s\"", set,
+	    config_setting_get_string(s));
+}
+
+/* Rule idx of set: checked key by key, then compiled by mapping.c. */
+static int
+parse_rule(struct cfg_ctx *ctx, const config_setting_t *g,
+    struct mapping_set *set, size_t idx)
+{
+	struct mapping_rule *r = &set->rules[idx];
+	const config_setting_t *s;
+	char label[LABEL_MAX], msg[MAPPING_ERR_MAX];
+	unsigned int line = config_setting_source_line(g);
+	size_t j;
+	int rc;
+
+	rule_label(g, set->name, idx, label, sizeof(label));
+	if (!config_setting_is_group(g))
+		return cfg_error(ctx, line, label, "must be a group "
+		    "{ name = ...; field = ...; ...; account = ...; }");
+	r->line = (int)line;
+	if ((rc = apply_defaults(ctx, SCOPE_RULE, r)) != 0)
+		return rc;
+	if ((rc = parse_members(ctx, g, SCOPE_RULE, "mappings.*", r,
+	    label)) != 0)
+		return rc;
+	if ((rc = check_required(ctx, SCOPE_RULE, r, line, label)) != 0)
+		return rc;
+	if (r->pattern == NULL)
+		return cfg_error(ctx, line, label, "no matcher: set one of "
+		    "equals, glob or regex");
+	for (j = 0; j < idx; j++) {
+		if (strcmp(set->rules[j].name, r->name) == 0) {
+			s = config_setting_get_member(g, "name");
+			return cfg_error(ctx, config_setting_source_line(s),
+			    label, "duplicate rule name \"%s\" (first at "
+			    "line %d)", r->name, set->rules[j].line);
+		}
+	}
+	msg[0] = '\0';
+	if ((rc = mapping_rule_compile(r, msg, sizeof(msg))) != 0) {
+		if (rc == MTLS_ERR_NOMEM)
+			return cfg_error_file(ctx, rc, "out of memory");
+		return cfg_error(ctx, line, label, "%s",
+		    msg[0] != '\0' ? msg : mtls_strerror(rc));
+	}
+	return 0;
+}
+
+/* One rule set: "staff = ( { rule }, ... );". */
+static int
+parse_set(struct cfg_ctx *ctx, const config_setting_t *list,
+    struct mapping_set *set)
+{
+	const char *name = config_setting_name(list);
+	unsigned int line = config_setting_source_line(list);
+	size_t i, n;
+	int rc;
+
+	if (!name_ok(name))
+		return cfg_error(ctx, line, NULL, "mapping name \"%s\" must be "
+		    "1 to %d letters, digits, '.', '_' or '-'", name,
+		    MAPPING_NAME_MAX);
+	set->line = (int)line;
+	if ((set->name = strdup(name)) == NULL)
+		return cfg_error_file(ctx, MTLS_ERR_NOMEM, "out of memory");
+	if (!config_setting_is_list(list))
+		return cfg_error(ctx, line, NULL, "mapping \"%s\" must be a "
+		    "list of rules: %s = ( { name = ...; ... }, ... );", name,
+		    name);
+	n = (size_t)config_setting_length(list);
+	/* A set that can never match is almost certainly a mistake. */
+	if (n == 0)
+		return cfg_error(ctx, line, NULL, "mapping \"%s\" has no rules",
+		    name);
+	if (n > MAPPING_MAX_RULES)
+		return cfg_error(ctx, config_setting_source_line(
+		    config_setting_get_elem(list, MAPPING_MAX_RULES)), NULL,
+		    "mapping \"%s\" has too many rules (at most %d)", name,
+		    MAPPING_MAX_RULES);
+	if ((set->rules = calloc(n, sizeof(*set->rules))) == NULL)
+		return cfg_error_file(ctx, MTLS_ERR_NOMEM, "out of memory");
+	/* All n are zeroed, so mapping_set_free may free every one. */
+	set->nrules = n;
+	for (i = 0; i < n; i++)
+		if ((rc = parse_rule(ctx, config_setting_get_elem(list,
+		    (unsigned int)i), set, i)) != 0)
+			return rc;
+	return 0;
+}
+
+/*
+ * "mappings = { staff = ( ... ); ... };".  libconfig already refused two
+ * sets of one name ("duplicate setting name") and names with a '.'.
+ */
+static int
+parse_mappings(struct cfg_ctx *ctx, const struct config_key *k,
+    const config_setting_t *g)
+{
+	struct mtlsd_config *cfg = ctx->cfg;
+	unsigned int line = config_setting_source_line(g);
+	size_t i, n;
+	int rc;
+
+	if (!config_setting_is_group(g))
+		return cfg_error(ctx, line, NULL, "key \"%s\" must be a group: "
+		    "%s = { NAME = ( { rule }, ... ); ... };", k->path,
+		    k->path);
+	n = (size_t)config_setting_length(g);
+	if (n > (size_t)k->max)
+		return cfg_error(ctx, config_setting_source_line(
+		    config_setting_get_elem(g, (unsigned int)k->max)), NULL,
+		    "too many mappings (at most %lld)", k->max);
+	if (n == 0)
+		return 0;
+	if ((cfg->mappings = calloc(n, sizeof(*cfg->mappings))) == NULL)
+		return cfg_error_file(ctx, MTLS_ERR_NOMEM, "out of memory");
+	cfg->n_mappings = n;
+	for (i = 0; i < n; i++)
+		if ((rc = parse_set(ctx, config_setting_get_elem(g,
+		    (unsigned int)i), &cfg->mappings[i])) != 0)
+			return rc;
+	return 0;
+}
+
+/*
+ * "listener \"ssh\"" when the group's name is valid, else "listeners[0]";
+ * the same words mtlsd uses for a listener that cannot start.
  */
 static void
 listener_label(const config_setting_t *g, size_t idx, char *label,
     size_t size)
 {
 	const config_setting_t *s;
-	const char *name, *p;
 
 	snprintf(label, size, "listeners[%zu]", idx);
 	if ((s = config_setting_get_member(g, "name")) == NULL ||
-	    config_setting_type(s) != CONFIG_TYPE_STRING)
+	    config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    !name_ok(config_setting_get_string(s)))
 		return;
-	name = config_setting_get_string(s);
-	for (p = name; *p != '\0'; p++)
-		if (!is_alpha(*p) && !is_digit(*p) && *p != '.' &&
-		    *p != '_' && *p != '-')
-			return;
-	if (p == name || p - name > LISTENER_NAME_MAX)
-		return;
-	snprintf(label, size, "listeners[%zu] (\"%s\")", idx, name);
+	snprintf(label, size, "listener \"%s\"", config_setting_get_string(s));
+}
+
+static const struct mapping_set *
+mapping_find(const struct mtlsd_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_mappings; i++)
+		if (cfg->mappings[i].name != NULL &&
+		    strcmp(cfg->mappings[i].name, name) == 0)
+			return &cfg->mappings[i];
+	return NULL;
 }
 
 static int
@@ -871,11 +1152,10 @@ parse_listener(struct cfg_ctx *ctx, const config_setting_t *g, size_t idx)
 	struct listener_config *lc = &ctx->cfg->listeners[idx];
 	const struct listener_config *o;
 	const config_setting_t *s;
-	const struct config_key *k;
-	char label[LABEL_MAX], path[LIT_PATH_MAX];
+	char label[LABEL_MAX];
 	unsigned int line;
 	size_t j;
-	int i, n, rc;
+	int rc;
 
 	snprintf(label, sizeof(label), "listeners[%zu]", idx);
 	line = config_setting_source_line(g);
@@ -886,26 +1166,25 @@ parse_listener(struct cfg_ctx *ctx, const config_setting_t *g, size_t idx)
 	if ((rc = apply_defaults(ctx, SCOPE_LISTENER, lc)) != 0)
 		return rc;
 	listener_label(g, idx, label, sizeof(label));
+	if ((rc = parse_members(ctx, g, SCOPE_LISTENER, "listeners", lc,
+	    label)) != 0)
+		return rc;
+	if ((rc = check_required(ctx, SCOPE_LISTENER, lc, line, label)) != 0)
+		return rc;
 
-	n = config_setting_length(g);
-	for (i = 0; i < n; i++) {
-		s = config_setting_get_elem(g, (unsigned int)i);
-		snprintf(path, sizeof(path), "listeners.%s",
-		    config_setting_name(s));
-		if ((k = key_find(path, SCOPE_LISTENER)) == NULL)
+	/* The mappings were parsed first, wherever they are in the file. */
+	if (lc->mapping != NULL) {
+		if ((lc->mapping_set = mapping_find(ctx->cfg,
+		    lc->mapping)) == NULL) {
+			s = config_setting_get_member(g, "mapping");
 			return cfg_error(ctx, config_setting_source_line(s),
-			    label, "unknown key \"%s\"",
-			    config_setting_name(s));
-		if ((rc = key_set(ctx, k, lc, s, label)) != 0)
-			return rc;
-	}
-
-	for (k = keytab; k < keytab + NKEYS; k++) {
-		if (k->scope == SCOPE_LISTENER && (k->flags & KF_REQUIRED) &&
-		    *(char **)field(lc, k->off) == NULL)
-			return cfg_error(ctx, line, label,
-			    "missing required key \"%s\"", key_label(k));
-	}
+			    label, "mapping \"%s\" is not defined in mappings",
+			    lc->mapping);
+		}
+	} else if (lc->require_mapping)
+		return cfg_error(ctx, line, label, "require_mapping is true "
+		    "but no mapping is set (set mapping = \"...\" or "
+		    "require_mapping = false)");
 
 	for (j = 0; j < idx; j++) {
 		o = &ctx->cfg->listeners[j];
@@ -956,31 +1235,49 @@ parse_listeners(struct cfg_ctx *ctx, const config_setting_t *list)
 	return 0;
 }
 
+/* One top-level setting: a global key, a group of them, or the listeners. */
+static int
+parse_root_setting(struct cfg_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, int *seen_listeners)
+{
+	const char *name = config_setting_name(s);
+	enum key_scope scope;
+
+	if (k != NULL)
+		return key_set(ctx, k, ctx->cfg, s, NULL);
+	if (!key_container(name, &scope) || scope == SCOPE_RULE)
+		return cfg_error(ctx, config_setting_source_line(s), NULL,
+		    "unknown key \"%s\"", name);
+	if (scope == SCOPE_LISTENER) {
+		*seen_listeners = 1;
+		return parse_listeners(ctx, s);
+	}
+	return parse_group(ctx, s, name);
+}
+
+/*
+ * Two passes: KF_FIRST keys ("mappings") first, so that a listener may
+ * name a rule set defined further down the file.
+ */
 static int
 parse_root(struct cfg_ctx *ctx, const config_setting_t *root)
 {
 	const config_setting_t *s;
 	const struct config_key *k;
-	enum key_scope scope;
-	const char *name;
-	int i, n, rc, seen_listeners = 0;
+	int first, i, n, pass, rc, seen_listeners = 0;
 
 	n = config_setting_length(root);
-	for (i = 0; i < n; i++) {
-		s = config_setting_get_elem(root, (unsigned int)i);
-		name = config_setting_name(s);
-		if ((k = key_find(name, SCOPE_GLOBAL)) != NULL)
-			rc = key_set(ctx, k, ctx->cfg, s, NULL);
-		else if (!key_container(name, &scope))
-			rc = cfg_error(ctx, config_setting_source_line(s),
-			    NULL, "unknown key \"%s\"", name);
-		else if (scope == SCOPE_LISTENER) {
-			seen_listeners = 1;
-			rc = parse_listeners(ctx, s);
-		} else
-			rc = parse_group(ctx, s, name);
-		if (rc != 0)
-			return rc;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			s = config_setting_get_elem(root, (unsigned int)i);
+			k = key_find(config_setting_name(s), SCOPE_GLOBAL);
+			first = k != NULL && (k->flags & KF_FIRST) != 0;
+			if (first != (pass == 0))
+				continue;
+			if ((rc = parse_root_setting(ctx, s, k,
+			    &seen_listeners)) != 0)
+				return rc;
+		}
 	}
 	if (!seen_listeners)
 		return cfg_error(ctx, 1, NULL, "no listeners configured "
@@ -1055,6 +1352,145 @@ fail:
 }
 
 /*
+ * A lexer for libconfig's syntax that knows just names, "=" or ":",
+ * brackets and where strings and comments end; for dup_name.
+ */
+enum dup_tok { DT_END, DT_NAME, DT_ASSIGN, DT_OPEN, DT_CLOSE, DT_OTHER };
+
+struct dup_lexer {
+	const char	*p;
+	unsigned int	 line;
+	const char	*name;		/* the last DT_NAME */
+	size_t		 len;
+	unsigned int	 name_line;
+};
+
+static enum dup_tok
+dup_next(struct dup_lexer *lx)
+{
+	const char *p = lx->p;
+	enum dup_tok t = DT_OTHER;
+
+	for (;;) {
+		if (*p == '\n')
+			lx->line++;
+		else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+			while (p[1] != '\0' && p[1] != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			for (p += 2; *p != '\0' && !(p[0] == '*' &&
+			    p[1] == '/'); p++)
+				if (*p == '\n')
+					lx->line++;
+			if (*p == '\0')
+				break;
+			p++;
+		} else if (*p != ' ' && *p != '\t' && *p != '\r' &&
+		    *p != '\f' && *p != '\v')
+			break;
+		p++;
+	}
+	if (*p == '\0') {
+		lx->p = p;
+		return DT_END;
+	}
+	if (*p == '"') {
+		for (p++; *p != '\0' && *p != '"'; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			if (*p == '\n')
+				lx->line++;
+		}
+		if (*p == '"')
+			p++;
+	} else if (is_alpha(*p) || *p == '*') {
+		lx->name = p;
+		lx->name_line = lx->line;
+		for (p++; is_alpha(*p) || is_digit(*p) || *p == '-' ||
+		    *p == '_' || *p == '*'; p++)
+			;
+		lx->len = (size_t)(p - lx->name);
+		t = DT_NAME;
+	} else if (*p == '=' || *p == ':') {
+		p++;
+		t = DT_ASSIGN;
+	} else if (*p == '{' || *p == '(' || *p == '[') {
+		p++;
+		t = DT_OPEN;
+	} else if (*p == '}' || *p == ')' || *p == ']') {
+		p++;
+		t = DT_CLOSE;
+	} else
+		p++;
+	lx->p = p;
+	return t;
+}
+
+/* Is the name at nm assigned before, in the group that starts at start? */
+static int
+dup_earlier(const char *start, const char *nm, size_t len)
+{
+	struct dup_lexer lx;
+	enum dup_tok t, prev = DT_OTHER;
+	size_t depth = 0;
+
+	memset(&lx, 0, sizeof(lx));
+	lx.p = start;
+	while ((t = dup_next(&lx)) != DT_END) {
+		if (t == DT_NAME && lx.name == nm)
+			return 0;
+		if (t == DT_OPEN)
+			depth++;
+		else if (t == DT_CLOSE && depth-- == 0)
+			return 0;
+		else if (t == DT_ASSIGN && prev == DT_NAME && depth == 0 &&
+		    lx.len == len && memcmp(lx.name, nm, len) == 0)
+			return 1;
+		prev = t;
+	}
+	return 0;
+}
+
+/*
+ * libconfig 1.5 reports a setting defined twice in one group (two rule
+ * sets of one name, say) as "duplicate setting name" and the line, not
+ * the name.  Find it: the first name assigned on that line that its group
+ * already has.  Returns 0 or MTLS_ERR_NOT_FOUND.
+ */
+static int
+dup_name(const char *buf, unsigned int line, char *out, size_t size)
+{
+	struct dup_lexer lx;
+	const char *open[SCAN_DEPTH + 1];
+	enum dup_tok t, prev = DT_OTHER;
+	size_t depth = 0;
+
+	memset(&lx, 0, sizeof(lx));
+	lx.p = buf;
+	lx.line = 1;
+	open[0] = buf;
+	while ((t = dup_next(&lx)) != DT_END && lx.line <= line) {
+		if (t == DT_OPEN) {
+			if (depth == SCAN_DEPTH)
+				break;
+			open[++depth] = lx.p;
+		} else if (t == DT_CLOSE) {
+			if (depth == 0)
+				break;
+			depth--;
+		} else if (t == DT_ASSIGN && prev == DT_NAME &&
+		    lx.name_line == line && lx.len < size &&
+		    dup_earlier(open[depth], lx.name, lx.len)) {
+			memcpy(out, lx.name, lx.len);
+			out[lx.len] = '\0';
+			return 0;
+		}
+		prev = t;
+	}
+	return MTLS_ERR_NOT_FOUND;
+}
+
+/*
  * cfg is overwritten, not freed first: load into a fresh struct (SIGHUP
  * keeps the old one until the new one is good).  On failure cfg is left
  * zeroed, so config_free on it is harmless.
@@ -1065,8 +1501,10 @@ config_load(const char *path, struct mtlsd_config *cfg, char *err,
 {
 	struct cfg_ctx ctx;
 	config_t lc;
-	char *buf = NULL;
+	const char *text;
+	char *buf = NULL, name[LISTENER_NAME_MAX + 1];
 	size_t len = 0;
+	unsigned int line;
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -1085,9 +1523,15 @@ config_load(const char *path, struct mtlsd_config *cfg, char *err,
 	if (config_read_string(&lc, buf) != CONFIG_TRUE) {
 		if (config_error_file(&lc) != NULL)
 			ctx.path = config_error_file(&lc);
-		rc = cfg_error(&ctx, (unsigned int)config_error_line(&lc), NULL,
-		    "%s", config_error_text(&lc) != NULL ?
-		    config_error_text(&lc) : "syntax error");
+		line = (unsigned int)config_error_line(&lc);
+		text = config_error_text(&lc) != NULL ?
+		    config_error_text(&lc) : "syntax error";
+		if (strcmp(text, "duplicate setting name") == 0 &&
+		    dup_name(buf, line, name, sizeof(name)) == 0)
+			rc = cfg_error(&ctx, line, NULL, "%s \"%s\"", text,
+			    name);
+		else
+			rc = cfg_error(&ctx, line, NULL, "%s", text);
 		goto fail;
 	}
 	if ((rc = scan_literals(&ctx, buf, len)) != 0)
@@ -1143,6 +1587,11 @@ config_free(struct mtlsd_config *cfg)
 		for (i = 0; i < cfg->n_listeners; i++)
 			free_fields(SCOPE_LISTENER, &cfg->listeners[i]);
 	free(cfg->listeners);
+	/* Rules (SCOPE_RULE) belong to their set: mapping.c frees them. */
+	if (cfg->mappings != NULL)
+		for (i = 0; i < cfg->n_mappings; i++)
+			mapping_set_free(&cfg->mappings[i]);
+	free(cfg->mappings);
 	free(cfg->file);
 	memset(cfg, 0, sizeof(*cfg));
 }

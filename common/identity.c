@@ -192,6 +192,17 @@ identity_escape_rfc4514(struct mtls_buf *b, const unsigned char *v,
 	return rc;
 }
 
+bool
+identity_attr_type_known(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(attr_names) / sizeof(attr_names[0]); i++)
+		if (strcmp(type, attr_names[i].name) == 0)
+			return true;
+	return false;
+}
+
 static void
 attr_type_name(const struct der *oid, char *out, size_t size)
 {

@@ -64,6 +64,10 @@ int	 identity_from_der(struct identity *id, const unsigned char *der,
 	    size_t len, char *err, size_t errlen);
 void	 identity_free(struct identity *id);
 
+/* True for the attribute type names identity_from_der produces
+ * ("CN", "emailAddress", ...), not counting dotted OIDs. */
+bool	 identity_attr_type_known(const char *type);
+
 /* "AB:CD:..." upper-case hex of a SHA-256 digest. */
 void	 identity_fingerprint_text(const unsigned char digest[IDENTITY_SHA256_LEN],
 	    char out[IDENTITY_FPR_TEXT]);

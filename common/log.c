@@ -17,6 +17,7 @@
 
 static int	log_to_stderr = 1;
 static int	log_level = LOGLVL_INFO;
+static int	log_startup = 0;
 static const char *log_ident = "mtls";
 
 static const int syslog_prio[] = {
@@ -34,6 +35,12 @@ log_init(const char *ident, int to_stderr, int facility)
 	log_to_stderr = to_stderr;
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, facility);
+}
+
+void
+log_startup_stderr(int on)
+{
+	log_startup = on;
 }
 
 void
@@ -55,8 +62,11 @@ log_emit(enum log_level level, const char *msg)
 		return;
 	if (log_to_stderr)
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
-	else
+	else {
 		syslog(syslog_prio[level], "%s", msg);
+		if (log_startup && level <= LOGLVL_WARNING)
+			fprintf(stderr, "%s: %s\n", log_ident, msg);
+	}
 }
 
 static void

@@ -19,6 +19,8 @@
 
 void	 log_init(const char *ident, int to_stderr, int facility);
 void	 log_setlevel(enum log_level level);
+/* While starting in the background, warnings also go to stderr. */
+void	 log_startup_stderr(int on);
 int	 log_getlevel(void);
 
 void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -2,10 +2,14 @@
  * mtlsctl: the admin tool.  Asks a running mtlsd over its query socket
  * for its live sessions, one session by address, or its counters, and
  * prints the answer as logfmt-style lines or as JSON (one object a line).
+ * "map" (mtlsctl_map.c) works offline: it loads the configuration and a
+ * certificate and shows which accounts the certificate maps to, rule by
+ * rule.
  *
  * Whatever the daemon sends is treated as untrusted bytes: every line is
  * bounded, every record parsed by the query codec, and no value reaches
- * the terminal without being escaped.
+ * the terminal without being escaped.  The same holds for the fields of
+ * the certificate given to "map".
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -22,22 +26,16 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "config.h"
 #include "error.h"
 #include "log.h"
 #include "netaddr.h"
 #include "query.h"
 
+#include "mtlsctl.h"
+
 #define MTLSCTL_DEFAULT_SOCKET	"/run/mtlsd/query.sock"
 #define MTLSCTL_TIMEOUT_MS	5000
-
-/* getopt values of long-only options, outside the range of short ones. */
-#define OPT_JSON		256
-#define OPT_HELP		257
-
-/* Exit codes. */
-#define EXIT_OK			0
-#define EXIT_NOTFOUND		1
-#define EXIT_FAIL		2
 
 /* Keys of session records that are lists in JSON even when absent. */
 static const char *const json_list_keys[] = {
@@ -64,13 +62,10 @@ struct ctl {
 	bool		 json;
 };
 
-static void __attribute__((noreturn))
+void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: mtlsctl [-s SOCKET] [--json] sessions\n"
-	    "       mtlsctl [-s SOCKET] [--json] whois ADDR:PORT\n"
-	    "       mtlsctl [-s SOCKET] [--json] stats\n");
+	fputs(USAGE, stderr);
 	exit(EXIT_FAIL);
 }
 
@@ -309,7 +304,7 @@ utf8_seq(const unsigned char *p, size_t len)
 	return n;
 }
 
-static int
+int
 json_string(struct mtls_buf *b, const unsigned char *s, size_t len)
 {
 	size_t i, n;
@@ -598,33 +593,37 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
 		{ "json",	no_argument,		NULL, OPT_JSON },
 		{ "help",	no_argument,		NULL, OPT_HELP },
 		{ "socket",	required_argument,	NULL, 's' },
 		{ NULL,		0,			NULL, 0 },
 	};
 	struct ctl ctl = { MTLSCTL_DEFAULT_SOCKET, false };
+	struct map_opts mo;
 	struct query_request req;
-	const char *cmd, *shown = NULL;
+	const char *cmd, *shown = NULL, *config = NULL;
+	bool socket_given = false;
 	int ch, rc;
 
 	/* "+": options end at the command, as usage shows. */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:hs:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:c:hs:", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
 		case OPT_JSON:
 			ctl.json = true;
 			break;
 		case 's':
 			ctl.socket = optarg;
+			socket_given = true;
 			break;
 		case 'h':
 		case OPT_HELP:
-			fprintf(stdout,
-			    "usage: mtlsctl [-s SOCKET] [--json] sessions\n"
-			    "       mtlsctl [-s SOCKET] [--json] whois "
-			    "ADDR:PORT\n"
-			    "       mtlsctl [-s SOCKET] [--json] stats\n");
+			fputs(USAGE, stdout);
 			return EXIT_OK;
 		case ':':
 			fprintf(stderr, "mtlsctl: option %s needs an argument\n",
@@ -645,6 +644,24 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		usage();
 	cmd = argv[0];
+
+	if (strcmp(cmd, "map") == 0) {
+		if (socket_given) {
+			fprintf(stderr, "mtlsctl: map: -s is not used: map "
+			    "reads the configuration, not the daemon\n");
+			usage();
+		}
+		memset(&mo, 0, sizeof(mo));
+		mo.config = config != NULL ? config : CONFIG_DEFAULT_PATH;
+		mo.json = ctl.json;
+		if ((rc = map_parse(argc, argv, &mo)) >= 0)
+			return rc;
+		return ctl_map(&mo);
+	}
+	if (config != NULL) {
+		fprintf(stderr, "mtlsctl: -c is only used by map\n");
+		usage();
+	}
 
 	memset(&req, 0, sizeof(req));
 	if (strcmp(cmd, "sessions") == 0 && argc == 1)

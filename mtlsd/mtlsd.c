@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,7 +23,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mtlsd [-c FILE] [-f] [-d] [-t]\n");
+	fprintf(stderr, "usage: mtlsd [-dft] [-c file]\n");
 	exit(2);
 }
 
@@ -45,6 +46,45 @@ check_readable(const char *conf, int line, const char *listener,
 	fprintf(stderr, "%s:%d: listener \"%s\": %s %s: %s\n", conf, line,
 	    listener, key, path, strerror(errno));
 	return -1;
+}
+
+/*
+ * A rule without an issuer pin maps certificates from every CA the
+ * listener trusts; with several CAs in client_ca that is worth a warning
+ * (the same subject can be issued by another CA).
+ */
+static void
+warn_unpinned(struct mtlsd *d)
+{
+	const struct listener_config *lc;
+	const struct mapping_set *set;
+	struct tls_ctx *t;
+	char err[CONFIG_ERR_MAX];
+	size_t i, j, anchors;
+
+	for (i = 0; i < d->cfg.n_listeners; i++) {
+		lc = &d->cfg.listeners[i];
+		if ((set = lc->mapping_set) == NULL)
+			continue;
+		if ((t = tls_ctx_new(lc, d->cfg.file, err, sizeof(err))) ==
+		    NULL)
+			continue;
+		anchors = tls_ctx_anchor_count(t);
+		tls_ctx_free(t);
+		if (anchors < 2)
+			continue;
+		for (j = 0; j < set->nrules; j++) {
+			if (set->rules[j].has_issuer_pin)
+				continue;
+			log_warnx("%s:%d: warning: mapping \"%s\" rule \"%s\" "
+			    "has no issuer pin, and listener \"%s\" trusts %zu "
+			    "CAs in %s: a certificate from any of them with "
+			    "a matching %s maps", d->cfg.file,
+			    set->rules[j].line, set->name, set->rules[j].name,
+			    lc->name, anchors, lc->client_ca,
+			    set->rules[j].field);
+		}
+	}
 }
 
 /*
@@ -91,6 +131,8 @@ check_config(struct mtlsd *d, bool print)
 		    d->cfg.file, d->cfg.query_group);
 		bad = 1;
 	}
+	if (!bad)
+		warn_unpinned(d);
 	if (print && !bad)
 		printf("%s: configuration OK (%zu listener%s)\n", d->cfg.file,
 		    d->cfg.n_listeners, d->cfg.n_listeners == 1 ? "" : "s");
@@ -120,7 +162,7 @@ setup_listeners(struct mtlsd *d)
 }
 
 static int
-open_devnull_stdio(void)
+open_devnull_stdin(void)
 {
 	int fd;
 
@@ -132,6 +174,54 @@ open_devnull_stdio(void)
 	return fd == -1 ? -1 : 0;
 }
 
+/*
+ * Go to the background, but let the parent wait until the daemon is ready
+ * (or has failed), so "mtlsd" exits non-zero when start-up fails and its
+ * errors still reach the terminal.  Returns the pipe end to report on.
+ */
+static int
+detach(void)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		_exit(read(p[0], &c, 1) == 1 && c == 'R' ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	log_startup_stderr(1);
+	return p[1];
+}
+
+/* Ready: release the waiting parent and let go of the terminal. */
+static void
+detach_done(int ready_fd)
+{
+	int fd;
+
+	if (ready_fd == -1)
+		return;
+	log_startup_stderr(0);
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > 2)
+			close(fd);
+	}
+	if (write(ready_fd, "R", 1) != 1)
+		log_warn("cannot tell the parent we are ready");
+	close(ready_fd);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -139,6 +229,7 @@ main(int argc, char *argv[])
 	const char *conf = CONFIG_DEFAULT_PATH;
 	char err[CONFIG_ERR_MAX];
 	bool foreground = false, debug = false, test = false;
+	int ready_fd = -1;
 	struct logfmt lf;
 	sigset_t sigs;
 	size_t i;
@@ -165,6 +256,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 
+	log_init("mtlsd", 1, LOG_DAEMON);	/* until the configuration says */
 	memset(&d, 0, sizeof(d));
 	d.query_fd = d.stop_fd = -1;
 	if ((rc = config_load(conf, &d.cfg, err, sizeof(err))) != 0) {
@@ -184,12 +276,14 @@ main(int argc, char *argv[])
 	if (check_config(&d, false) != 0)
 		return 1;
 
-	if (open_devnull_stdio() != 0)
-		fatal("open /dev/null");
+	if (debug)
+		foreground = true;	/* -d logs to stderr: stay attached */
 	log_init("mtlsd", debug, d.cfg.log_facility);
 	log_setlevel(debug ? LOGLVL_DEBUG : d.cfg.log_level);
-	if (!foreground && daemon(0, 0) == -1)
-		fatal("daemon");
+	if (!foreground)
+		ready_fd = detach();
+	if (open_devnull_stdin() != 0)
+		fatal("open /dev/null");
 
 	/* Every thread inherits this mask; main takes signals with sigwait. */
 	sigemptyset(&sigs);
@@ -228,6 +322,7 @@ main(int argc, char *argv[])
 		logfmt_str(&lf, "listen", d.cfg.listeners[i].listen);
 	logfmt_str(&lf, "query", d.cfg.query_socket);
 	logfmt_emit(&lf, LOGLVL_NOTICE);
+	detach_done(ready_fd);
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)

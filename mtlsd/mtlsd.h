@@ -15,6 +15,7 @@
 #include "bytes.h"
 #include "config.h"
 #include "identity.h"
+#include "mapping.h"
 #include "netaddr.h"
 #include "tls.h"
 
@@ -60,6 +61,8 @@ struct session {
 	time_t			 since;
 	atomic_ullong		 bytes_in;	/* client to upstream */
 	atomic_ullong		 bytes_out;	/* upstream to client */
+	struct mapping_account	*accounts;	/* from the listener's rules */
+	size_t			 naccounts;
 	struct session		*hnext;		/* table bucket chain */
 };
 

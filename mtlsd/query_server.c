@@ -46,6 +46,7 @@ struct qclient {
 
 /* One matching session, copied out of the table under its lock. */
 struct snapshot {
+	char		 id[SESSION_ID_TEXT];
 	char		 upstream[NETADDR_TEXT_MAX];
 	char		 upstream_local[NETADDR_TEXT_MAX];
 	bool		 tcp;
@@ -182,9 +183,14 @@ client_free(struct qclient *c)
 	qs.nclients--;
 }
 
+/*
+ * One audit line per query: who asked (from the kernel), what, and which
+ * sessions were revealed, so "who asked about alice's session" can be
+ * answered from the log.
+ */
 static void
-log_query(const struct qclient *c, const char *verb, const char *arg,
-    const char *result)
+log_query(const struct qclient *c, const char *verb,
+    const struct query_request *req, const char *result, const char *ids)
 {
 	struct logfmt lf;
 
@@ -192,9 +198,14 @@ log_query(const struct qclient *c, const char *verb, const char *arg,
 	logfmt_int(&lf, "uid", c->cred.uid);
 	logfmt_int(&lf, "pid", c->cred.pid);
 	logfmt_str(&lf, "lookup", verb);
-	if (arg != NULL)
-		logfmt_str(&lf, "addr", arg);
+	if (req != NULL && (req->verb == QUERY_WHOIS ||
+	    req->verb == QUERY_LOOKUP))
+		logfmt_str(&lf, "addr", req->addr);
+	if (req != NULL && req->verb == QUERY_LOOKUP)
+		logfmt_str(&lf, "peer", req->peer);
 	logfmt_str(&lf, "result", result);
+	if (ids != NULL && ids[0] != '\0')
+		logfmt_str(&lf, "sessions", ids);
 	logfmt_emit(&lf, strcmp(result, "denied") == 0 ? LOGLVL_NOTICE :
 	    LOGLVL_INFO);
 }
@@ -209,6 +220,7 @@ snapshot_one(const struct session *s, void *arg)
 	if ((snap = calloc(1, sizeof(*snap))) == NULL)
 		return 1;
 	buf_init(&snap->line, QUERY_RECORD_MAX);
+	memcpy(snap->id, s->id, sizeof(snap->id));
 	memcpy(snap->upstream, s->upstream, sizeof(snap->upstream));
 	memcpy(snap->upstream_local, s->upstream_local,
 	    sizeof(snap->upstream_local));
@@ -249,11 +261,12 @@ static void
 answer_sessions(struct qclient *c, const struct query_request *req)
 {
 	struct snapshot *head = NULL, *snap, *next;
-	struct mtls_buf body;
+	struct mtls_buf body, ids;
 	size_t count = 0;
 	const char *verb;
 
 	buf_init(&body, 0);
+	buf_init(&ids, 4096);
 	switch (req->verb) {
 	case QUERY_SESSIONS:
 		verb = "sessions";
@@ -274,22 +287,24 @@ answer_sessions(struct qclient *c, const struct query_request *req)
 	for (snap = head; snap != NULL; snap = next) {
 		next = snap->next;
 		if (may_see(c, snap) && count < QUERY_MAX_RECORDS &&
-		    buf_append(&body, snap->line.data, snap->line.len) == 0)
+		    buf_append(&body, snap->line.data, snap->line.len) == 0) {
+			buf_printf(&ids, "%s%s", count ? "," : "", snap->id);
 			count++;
+		}
 		buf_free(&snap->line);
 		free(snap);
 	}
 	if (req->verb != QUERY_SESSIONS && count == 0) {
 		query_format_err(&c->out, QUERY_E_NOT_FOUND,
 		    "no such session");
-		log_query(c, verb, req->addr, "not_found");
+		log_query(c, verb, req, "not_found", NULL);
 	} else {
 		query_format_ok(&c->out, count);
 		buf_append(&c->out, body.data, body.len);
-		log_query(c, verb, req->verb == QUERY_SESSIONS ? NULL :
-		    req->addr, count ? "found" : "none");
+		log_query(c, verb, req, count ? "found" : "none", ids.data);
 	}
 	buf_free(&body);
+	buf_free(&ids);
 }
 
 static void
@@ -326,7 +341,7 @@ answer_stats(struct qclient *c)
 	query_format_ok(&c->out, 1);
 	query_record_format(&r, &c->out);
 	query_record_free(&r);
-	log_query(c, "stats", NULL, "found");
+	log_query(c, "stats", NULL, "found", NULL);
 }
 
 static void
@@ -341,13 +356,14 @@ client_respond(struct qclient *c)
 		atomic_fetch_add(&qs.d->stats.queries_denied, 1);
 		query_format_err(&c->out, QUERY_E_DENIED,
 		    "need root or membership in the query group");
-		log_query(c, "connect", NULL, "denied");
+		log_query(c, "connect", NULL, "denied", NULL);
 	} else if ((rc = query_request_parse(c->in, c->in_len, &req)) != 0) {
-		query_format_err(&c->out, rc == MTLS_ERR_VERSION ?
-		    QUERY_E_VERSION : rc == MTLS_ERR_TOO_LARGE ?
-		    QUERY_E_TOO_LARGE : QUERY_E_BAD_REQUEST,
-		    mtls_strerror(rc));
-		log_query(c, "invalid", NULL, "bad_request");
+		const char *code = rc == MTLS_ERR_VERSION ? QUERY_E_VERSION :
+		    rc == MTLS_ERR_TOO_LARGE ? QUERY_E_TOO_LARGE :
+		    QUERY_E_BAD_REQUEST;
+
+		query_format_err(&c->out, code, mtls_strerror(rc));
+		log_query(c, "invalid", NULL, code, NULL);
 	} else if (req.verb == QUERY_STATS) {
 		answer_stats(c);
 	} else {
@@ -368,7 +384,7 @@ client_too_large(struct qclient *c)
 	atomic_fetch_add(&qs.d->stats.queries, 1);
 	query_format_err(&c->out, QUERY_E_TOO_LARGE, "request line longer "
 	    "than 1024 bytes");
-	log_query(c, "invalid", NULL, "too_large");
+	log_query(c, "invalid", NULL, QUERY_E_TOO_LARGE, NULL);
 	c->writing = true;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLOUT;

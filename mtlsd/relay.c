@@ -143,6 +143,8 @@ conn_free(struct conn *c)
 	tls_conn_free(c->tls);
 	c->tls = NULL;
 	identity_free(&c->s.identity);
+	free(c->s.accounts);
+	c->s.accounts = NULL;
 	atomic_fetch_sub(&c->l->active, 1);
 	atomic_fetch_sub(&d->stats.connections_active, 1);
 	/*
@@ -261,12 +263,97 @@ conn_connect_upstream(struct conn *c)
 	return 0;
 }
 
+/* "rule: result (reason); ..." for the log, bounded. */
+static void
+mapping_summary(const struct mapping_result *res, struct mtls_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < res->nsteps; i++)
+		buf_printf(out, "%s%s: %s (%s)", i ? "; " : "",
+		    res->steps[i].rule->name,
+		    mapping_step_kind_name(res->steps[i].kind),
+		    res->steps[i].reason);
+}
+
+static void
+logfmt_identity(struct logfmt *lf, const struct identity *id)
+{
+	char fpr[IDENTITY_FPR_TEXT];
+
+	identity_fingerprint_text(id->cert_sha256, fpr);
+	logfmt_bytes(lf, "subject", id->subject.rfc4514.data,
+	    id->subject.rfc4514.len);
+	logfmt_bytes(lf, "issuer", id->issuer.rfc4514.data,
+	    id->issuer.rfc4514.len);
+	logfmt_str(lf, "serial", id->serial);
+	logfmt_str(lf, "sha256", fpr);
+}
+
+/*
+ * Run the listener's rule set on the verified identity.  Returns 0 to go
+ * on, -1 when the connection was refused (no_mapping) and freed.
+ *
+ * Account lookups go through NSS (getpwnam_r) on this worker thread; with
+ * nscd/SSSD caches that is fast, a slow directory slows this worker.
+ */
+static int
+conn_map(struct conn *c)
+{
+	const struct listener_config *lc = c->l->cfg;
+	struct mtlsd *d = c->w->d;
+	struct account_policy pol;
+	struct mapping_result res;
+	struct mtls_buf summary;
+	struct logfmt lf;
+
+	if (lc->mapping_set == NULL)
+		return 0;
+	memset(&pol, 0, sizeof(pol));
+	pol.min_uid = d->cfg.accounts_min_uid;
+	pol.allow_root = d->cfg.accounts_allow_root;
+	if (mapping_evaluate(lc->mapping_set, &c->s.identity,
+	    tls_conn_issuer_sha256(c->tls), &pol, &res) != 0)
+		memset(&res, 0, sizeof(res));	/* out of memory: no account */
+	if (res.naccounts > 0) {
+		c->s.accounts = res.accounts;
+		c->s.naccounts = res.naccounts;
+		res.accounts = NULL;
+		res.naccounts = 0;
+		mapping_result_free(&res);
+		return 0;
+	}
+	if (!lc->require_mapping) {
+		mapping_result_free(&res);
+		return 0;
+	}
+	atomic_fetch_add(&d->stats.rejected[TLS_REASON_NO_MAPPING], 1);
+	buf_init(&summary, 4096);
+	mapping_summary(&res, &summary);
+	logfmt_init(&lf, "handshake");
+	logfmt_str(&lf, "result", "fail");
+	logfmt_str(&lf, "reason", "no_mapping");
+	logfmt_str(&lf, "listener", lc->name);
+	logfmt_str(&lf, "client", c->s.client);
+	logfmt_identity(&lf, &c->s.identity);
+	logfmt_str(&lf, "mapping", lc->mapping_set->name);
+	logfmt_str(&lf, "detail", summary.data ? summary.data :
+	    "no rule matched");
+	logfmt_emit(&lf, LOGLVL_NOTICE);
+	buf_free(&summary);
+	mapping_result_free(&res);
+	(void)tls_shutdown(c->tls);
+	conn_free(c);
+	return -1;
+}
+
 static void
 conn_handshake_done(struct conn *c)
 {
 	struct mtlsd *d = c->w->d;
-	char fpr[IDENTITY_FPR_TEXT];
+	struct mtls_buf names, rules;
 	struct logfmt lf;
+	size_t i;
 	int rc;
 
 	tls_conn_take_identity(c->tls, &c->s.identity);
@@ -274,21 +361,31 @@ conn_handshake_done(struct conn *c)
 	    tls_conn_version(c->tls));
 	snprintf(c->s.cipher, sizeof(c->s.cipher), "%s",
 	    tls_conn_cipher(c->tls));
+	if (conn_map(c) != 0)
+		return;
 	session_new_id(c->s.id);
 	atomic_fetch_add(&d->stats.handshakes_ok, 1);
 
-	identity_fingerprint_text(c->s.identity.cert_sha256, fpr);
 	logfmt_init(&lf, "handshake");
 	logfmt_str(&lf, "result", "ok");
 	logfmt_str(&lf, "listener", c->l->cfg->name);
 	logfmt_str(&lf, "client", c->s.client);
 	logfmt_str(&lf, "id", c->s.id);
-	logfmt_bytes(&lf, "subject", c->s.identity.subject.rfc4514.data,
-	    c->s.identity.subject.rfc4514.len);
-	logfmt_bytes(&lf, "issuer", c->s.identity.issuer.rfc4514.data,
-	    c->s.identity.issuer.rfc4514.len);
-	logfmt_str(&lf, "serial", c->s.identity.serial);
-	logfmt_str(&lf, "sha256", fpr);
+	logfmt_identity(&lf, &c->s.identity);
+	buf_init(&names, 0);
+	buf_init(&rules, 0);
+	for (i = 0; i < c->s.naccounts; i++) {
+		buf_printf(&names, "%s%s", i ? "," : "",
+		    c->s.accounts[i].name);
+		buf_printf(&rules, "%s%s", i ? "," : "",
+		    c->s.accounts[i].rule->name);
+	}
+	if (c->s.naccounts > 0) {
+		logfmt_str(&lf, "accounts", names.data);
+		logfmt_str(&lf, "rules", rules.data);
+	}
+	buf_free(&names);
+	buf_free(&rules);
 	logfmt_str(&lf, "tls_version", c->s.tls_version);
 	logfmt_str(&lf, "cipher", c->s.cipher);
 	logfmt_emit(&lf, LOGLVL_INFO);

@@ -158,6 +158,19 @@ add_list(struct query_record *r, const char *key,
 	return 0;
 }
 
+static int
+add_accounts(struct query_record *r, const struct session *s)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->naccounts; i++)
+		if ((rc = query_record_add_str(r, "accounts",
+		    s->accounts[i].name)) != 0)
+			return rc;
+	return 0;
+}
+
 int
 session_to_record(const struct session *s, struct query_record *r)
 {
@@ -192,6 +205,7 @@ session_to_record(const struct session *s, struct query_record *r)
 	    (rc = add_list(r, "san_email", &id->san_email)) != 0 ||
 	    (rc = add_list(r, "san_dns", &id->san_dns)) != 0 ||
 	    (rc = add_list(r, "san_uri", &id->san_uri)) != 0 ||
+	    (rc = add_accounts(r, s)) != 0 ||
 	    (rc = query_record_add_str(r, "not_before", t1)) != 0 ||
 	    (rc = query_record_add_str(r, "not_after", t2)) != 0 ||
 	    (rc = query_record_add_str(r, "tls_version",

@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "tls.h"
+#include "x509.h"
 
 #define TLS_DETAIL_MAX	160
 /* ex_data slot of a WOLFSSL that points back at its struct tls_conn */
@@ -23,6 +24,7 @@
 
 struct tls_ctx {
 	WOLFSSL_CTX	*ctx;
+	struct x509_anchors *anchors;	/* client_ca, for our own path check */
 	int		 verify_depth;
 	bool		 require_eku;
 };
@@ -32,6 +34,8 @@ struct tls_conn {
 	struct tls_ctx	*ctx;
 	bool		 want_write;
 	bool		 have_identity;
+	bool		 have_issuer;
+	unsigned char	 issuer_sha256[IDENTITY_SHA256_LEN];
 	enum tls_reason	 reason;
 	char		 detail[TLS_DETAIL_MAX];
 	struct identity	 identity;
@@ -49,6 +53,7 @@ static const char *const reason_names[TLS_REASON_MAX] = {
 	[TLS_REASON_BAD_SIGNATURE] = "bad_signature",
 	[TLS_REASON_TIMEOUT] = "timeout",
 	[TLS_REASON_PROTOCOL] = "protocol",
+	[TLS_REASON_NO_MAPPING] = "no_mapping",
 };
 
 const char *
@@ -151,6 +156,43 @@ conn_refuse(struct tls_conn *c, enum tls_reason reason, const char *fmt, ...)
 }
 
 /*
+ * The path from the leaf to a client_ca anchor through the certificates
+ * this client sent, never through intermediates wolfSSL remembers from
+ * earlier connections (see x509.h).  It also names the leaf's issuer.
+ */
+static bool
+path_ok(struct tls_conn *c, WOLFSSL_X509_STORE_CTX *store)
+{
+	const unsigned char *certs[X509_MAX_CHAIN];
+	size_t lens[X509_MAX_CHAIN];
+	int i, n = store->totalCerts, inter, rc;
+
+	if (store->certs == NULL || n < 1 || n > X509_MAX_CHAIN) {
+		conn_refuse(c, n > X509_MAX_CHAIN ? TLS_REASON_DEPTH :
+		    TLS_REASON_PROTOCOL, "client sent %d certificates", n);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		certs[i] = store->certs[i].buffer;
+		lens[i] = store->certs[i].length;
+	}
+	rc = x509_path(c->ctx->anchors, certs, lens, (size_t)n,
+	    c->ctx->verify_depth, &inter, c->issuer_sha256);
+	if (rc == MTLS_ERR_TOO_LARGE) {
+		conn_refuse(c, TLS_REASON_DEPTH, "chain has more than "
+		    "verify_depth %d intermediate CAs", c->ctx->verify_depth);
+		return false;
+	}
+	if (rc != 0) {
+		conn_refuse(c, TLS_REASON_UNKNOWN_CA, "no path to a client_ca "
+		    "anchor through the certificates the client sent");
+		return false;
+	}
+	c->have_issuer = true;
+	return true;
+}
+
+/*
  * Called for every certificate of the peer's chain (WOLFSSL_ALWAYS_VERIFY_CB),
  * top down, the leaf (depth 0) last.  wolfSSL has checked signature, dates
  * and trust; we add the depth limit and the clientAuth EKU, and parse the
@@ -184,13 +226,10 @@ verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 		    depth, reason_text(r, store->error), store->error);
 		return 0;
 	}
-	if (depth > c->ctx->verify_depth) {
-		conn_refuse(c, TLS_REASON_DEPTH,
-		    "chain deeper than verify_depth %d", c->ctx->verify_depth);
-		return 0;
-	}
 	if (depth != 0)
 		return 1;
+	if (!path_ok(c, store))
+		return 0;
 	if (c->have_identity) {
 		identity_free(&c->identity);
 		c->have_identity = false;
@@ -232,6 +271,7 @@ tls_ctx_new(const struct listener_config *lc, const char *conf_file,
     char *err, size_t errsize)
 {
 	struct tls_ctx *t;
+	char msg[256];
 	size_t n;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
@@ -260,10 +300,13 @@ tls_ctx_new(const struct listener_config *lc, const char *conf_file,
 	    NULL) != WOLFSSL_SUCCESS)
 		CTX_FAIL("client_ca %s: cannot load PEM CA certificates",
 		    lc->client_ca);
+	if (x509_anchors_load(lc->client_ca, &t->anchors, msg,
+	    sizeof(msg)) != 0)
+		CTX_FAIL("client_ca %s", msg);
 	wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_PEER |
 	    WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	/*
-	 * Our callback enforces verify_depth exactly; the library's own
+	 * Our path check enforces verify_depth exactly; the library's own
 	 * limit only needs to let such a chain through to it.
 	 */
 	wolfSSL_CTX_set_verify_depth(t->ctx, lc->verify_depth + 1);
@@ -287,6 +330,7 @@ tls_ctx_free(struct tls_ctx *t)
 		return;
 	if (t->ctx != NULL)
 		wolfSSL_CTX_free(t->ctx);
+	x509_anchors_free(t->anchors);
 	free(t);
 }
 
@@ -399,6 +443,18 @@ tls_conn_take_identity(struct tls_conn *c, struct identity *out)
 	*out = c->identity;
 	memset(&c->identity, 0, sizeof(c->identity));
 	c->have_identity = false;
+}
+
+const unsigned char *
+tls_conn_issuer_sha256(const struct tls_conn *c)
+{
+	return c->have_issuer ? c->issuer_sha256 : NULL;
+}
+
+size_t
+tls_ctx_anchor_count(const struct tls_ctx *t)
+{
+	return x509_anchors_count(t->anchors);
 }
 
 const char *

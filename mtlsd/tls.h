@@ -25,6 +25,7 @@ enum tls_reason {
 	TLS_REASON_BAD_SIGNATURE,
 	TLS_REASON_TIMEOUT,
 	TLS_REASON_PROTOCOL,
+	TLS_REASON_NO_MAPPING,		/* verified, but maps to no account */
 	TLS_REASON_MAX
 };
 
@@ -65,6 +66,10 @@ const char	*tls_conn_detail(const struct tls_conn *c);
  * tls_handshake returned 0).
  */
 void		 tls_conn_take_identity(struct tls_conn *c, struct identity *out);
+/* SHA-256 of the certificate that issued the leaf (for issuer pins). */
+const unsigned char *tls_conn_issuer_sha256(const struct tls_conn *c);
+/* How many trust anchors client_ca holds (mtlsd -t warns about pins). */
+size_t		 tls_ctx_anchor_count(const struct tls_ctx *t);
 const char	*tls_conn_version(struct tls_conn *c);
 const char	*tls_conn_cipher(struct tls_conn *c);
 

@@ -230,17 +230,32 @@ stop_backend() {
 # ------------------------------------------------------------------- config
 
 _LISTENERS=()
+_MAPPINGS=()
+_CONF_EXTRA=()
+
+# Every listener maps by default (require_mapping is true in mtlsd): the
+# rule set "testusers" maps any certificate with a CN to the account
+# nobody, which exists on every Debian system with a uid (65534) above the
+# default accounts.min_uid.  Tests about mapping add their own sets.
+TESTUSERS_RULES='{ name = "any-cn"; field = "subject.CN"; regex = ".+";
+      account = "nobody"; }'
 
 # add_listener NAME LISTEN UPSTREAM [key=value ...]
 # Adds a listener with the test server certificate and client CA.  Values
 # are written as given (quote strings yourself: tls_min_version='"1.3"').
-# Defaults: handshake_timeout=10 idle_timeout=60 max_connections=100.
+# Defaults: certificate, private_key and client_ca from the PKI,
+# handshake_timeout=10 idle_timeout=60 max_connections=100, and
+# mapping="testusers".  A key given an empty value (mapping=) is left out.
 add_listener() {
 	local name=$1 listen=$2 upstream=$3 kv k block
 	shift 3
-	declare -A opt=([handshake_timeout]=10 [idle_timeout]=60
-	    [max_connections]=100)
-	local order=(handshake_timeout idle_timeout max_connections)
+	declare -A opt=([certificate]="\"$PKI/server-chain.pem\""
+	    [private_key]="\"$PKI/server.key\""
+	    [client_ca]="\"$PKI/clients-ca.pem\""
+	    [handshake_timeout]=10 [idle_timeout]=60 [max_connections]=100
+	    [mapping]='"testusers"')
+	local order=(certificate private_key client_ca handshake_timeout
+	    idle_timeout max_connections mapping)
 	for kv in "$@"; do
 		k=${kv%%=*}
 		[ -n "${opt[$k]+x}" ] || order+=("$k")
@@ -248,11 +263,9 @@ add_listener() {
 	done
 	block="  { name = \"$name\";
     listen = \"$listen\";
-    certificate = \"$PKI/server-chain.pem\";
-    private_key = \"$PKI/server.key\";
-    client_ca = \"$PKI/clients-ca.pem\";
     upstream = \"$upstream\";"
 	for k in "${order[@]}"; do
+		[ -n "${opt[$k]}" ] || continue
 		block="$block
     $k = ${opt[$k]};"
 	done
@@ -260,7 +273,23 @@ add_listener() {
   }")
 }
 
-# write_conf FILE: the common header plus every add_listener so far.
+# add_mapping NAME RULES: one more rule set for write_conf; RULES is the
+# text between the parentheses, e.g.
+#   add_mapping corp '{ name = "by-email"; field = "san.email";
+#       glob = "*@corp.example"; account = "nobody"; }'
+add_mapping() {
+	_MAPPINGS+=("  $1 = (
+    $2
+  );")
+}
+
+# add_conf_line TEXT: a top-level line for write_conf (e.g. accounts).
+add_conf_line() {
+	_CONF_EXTRA+=("$1")
+}
+
+# write_conf FILE: the common header, the rule set "testusers" and every
+# add_mapping, and every add_listener so far.
 # The query socket is $RUNDIR/query.sock (QUERY_SOCK).
 QUERY_SOCK=$RUNDIR/query.sock
 write_conf() {
@@ -270,6 +299,17 @@ write_conf() {
 		echo 'user = "nobody";'
 		echo 'group = "nogroup";'
 		echo "query = { socket = \"$QUERY_SOCK\"; group = \"nogroup\"; mode = 0660; };"
+		for ((i = 0; i < ${#_CONF_EXTRA[@]}; i++)); do
+			printf '%s\n' "${_CONF_EXTRA[$i]}"
+		done
+		echo "mappings = {"
+		echo "  testusers = ("
+		echo "    $TESTUSERS_RULES"
+		echo "  );"
+		for ((i = 0; i < ${#_MAPPINGS[@]}; i++)); do
+			printf '%s\n' "${_MAPPINGS[$i]}"
+		done
+		echo "};"
 		echo "listeners = ("
 		for ((i = 0; i < n; i++)); do
 			printf '%s' "${_LISTENERS[$i]}"
@@ -278,6 +318,8 @@ write_conf() {
 		echo ");"
 	} >"$file"
 	_LISTENERS=()
+	_MAPPINGS=()
+	_CONF_EXTRA=()
 }
 
 # -------------------------------------------------------------------- mtlsd

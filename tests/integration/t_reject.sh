@@ -3,7 +3,8 @@
 # reason, and without the client ever reaching the backend: no certificate,
 # unknown CA, expired, not yet valid, serverAuth-only EKU, a chain deeper
 # than verify_depth.  Also: the same deep chain with a larger verify_depth
-# is accepted, and a TLS 1.3-only listener refuses TLS 1.2.
+# is accepted, a leaf cannot borrow intermediates that earlier clients
+# sent, and a TLS 1.3-only listener refuses TLS 1.2.
 # shellcheck source=tests/integration/lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 require_built
@@ -97,6 +98,17 @@ probe_ok accept_depth8 "$P_DEEP8" \
 # carol's chain (leaf + intermediate) through s_client as well
 probe_ok accept_carol_chain "$P_STRICT" \
     -cert "$PKI/carol.crt" -key "$PKI/carol.key" -cert_chain "$PKI/inter.crt"
+
+# The library remembers intermediates it verified for earlier clients; a
+# later client must still bring its own path.  After the full chains above
+# were accepted, the same leaves without their intermediates are refused,
+# and the deep leaf cannot borrow d1..d5 to get past verify_depth.
+probe_refused refuse_carol_without_chain unknown_ca "$P_STRICT" \
+    -cert "$PKI/carol.crt" -key "$PKI/carol.key"
+probe_refused refuse_deep_without_chain unknown_ca "$P_DEEP8" \
+    -cert "$PKI/deep.crt" -key "$PKI/deep.key"
+probe_refused refuse_deep_partial_chain unknown_ca "$P_STRICT" \
+    -cert "$PKI/deep.crt" -key "$PKI/deep.key" -cert_chain "$PKI/d5.crt"
 
 # TLS 1.2 works where allowed (default minimum 1.2)
 probe_ok accept_tls12_default "$P_STRICT" -tls1_2 \

@@ -25,6 +25,20 @@ Files (NAME.crt and NAME.key for each certificate):
                      trailing newline); odd-sans.san lists its SANs, one
                      "kind=value" line each, grouped by kind, in certificate
                      order
+  map-*              clientAuth leaves for the mapping tests (signed by ca
+                     unless said): map-email (SAN email alice@corp.example),
+                     map-email-other (alice@evil.example), map-cn-alice2,
+                     map-cn-xalice, map-cn-star (CN "al*ce", for glob
+                     escapes), map-cn-newline (CN "alice\\nroot"),
+                     map-cn-nul (CN "alice\\0root"), map-cn-upper (CN=ALICE),
+                     map-cn-cyrillic (CN "\\u0430lice": Cyrillic a first),
+                     map-multi-ou (CN=multi, OU=dev, OU=ops), map-two-emails
+                     (SAN emails bob@ and carol@corp.example), map-ca2-alice
+                     (CN=alice,O=Example Corp, signed by ca2)
+  ca2                a second root with exactly the subject of ca, another key
+  ca-both.pem        = ca.crt + ca2.crt
+  ca.sha256, ca2.sha256  "sha256:AB:CD:..." (upper-case hex of the SHA-256 of
+                     the DER certificate), the issuer pin format
 """
 
 import datetime
@@ -237,6 +251,50 @@ ODD_RAW = [
 ]
 
 
+def pin_text(cert):
+    """The issuer pin of cert: "sha256:" and colon-separated upper-case hex
+    of the SHA-256 of its DER."""
+    digest = cert.fingerprint(hashes.SHA256())
+    return "sha256:" + ":".join("%02X" % b for b in digest)
+
+
+# Mapping fixtures signed by ca: (name, rdns, SAN list or None).
+MAP = [
+    ("map-email", [("CN", "alice-mail")],
+     [x509.RFC822Name("alice@corp.example")]),
+    ("map-email-other", [("CN", "alice-evil")],
+     [x509.RFC822Name("alice@evil.example")]),
+    ("map-cn-alice2", [("CN", "alice2")], None),
+    ("map-cn-xalice", [("CN", "xalice")], None),
+    ("map-cn-star", [("CN", "al*ce")], None),
+    ("map-cn-newline", [("CN", "alice\nroot")], None),
+    ("map-cn-nul", [("CN", "alice\x00root")], None),
+    ("map-cn-upper", [("CN", "ALICE")], None),
+    ("map-cn-cyrillic", [("CN", "\u0430lice")], None),
+    ("map-multi-ou", [("CN", "multi"), ("OU", "dev"), ("OU", "ops")], None),
+    ("map-two-emails", [("CN", "two")],
+     [x509.RFC822Name("bob@corp.example"),
+      x509.RFC822Name("carol@corp.example")]),
+]
+
+
+def mapping_fixtures(outdir, ca):
+    for nm, rdns, san in MAP:
+        save(outdir, nm, issue(name(rdns), ca, eku=CLIENT, san=san))
+
+    # Same subject DN as ca, another key: only an issuer pin tells them
+    # apart.
+    ca2 = issue(name(ROOT_NAME), None, ca=True, not_after=NOW + 3650 * DAY)
+    assert ca2.cert.subject == ca.cert.subject
+    save(outdir, "ca2", ca2)
+    write(outdir, "ca-both.pem", pem(ca.cert) + pem(ca2.cert))
+    for nm, c in (("ca", ca), ("ca2", ca2)):
+        write(outdir, nm + ".sha256", (pin_text(c.cert) + "\n").encode())
+    alice2 = issue(name([("CN", "alice"), ("O", "Example Corp")]), ca2,
+                   eku=CLIENT)
+    save_identity(outdir, "map-ca2-alice", alice2, "CN=alice,O=Example Corp")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.stderr.write("usage: mkpki.py OUTDIR\n")
@@ -320,6 +378,8 @@ def main():
           b"san_dns=one.example\n"
           b"san_dns=two.example\n"
           b"san_uri=https://id.example/users/erin\n")
+
+    mapping_fixtures(outdir, ca)
     return 0
 
 

@@ -23,21 +23,55 @@
 #include "unit.h"
 
 /*
- * A listener with every required key; "extra" lands on line 7, the
- * listen value on line 2 and the upstream value on line 3.
+ * A listener with every required key; "opt" ends line 6, "extra" lands on
+ * line 7, the listen value on line 2 and the upstream value on line 3.
  */
-#define LST(listen, upstream, extra)					\
+#define LST_OPT(listen, upstream, opt, extra)				\
 	"listeners = ( { name = \"ssh\";\n"				\
 	"    listen = \"" listen "\";\n"				\
 	"    upstream = \"" upstream "\";\n"				\
 	"    certificate = \"/etc/mtls/server.crt\";\n"			\
 	"    private_key = \"/etc/mtls/server.key\";\n"			\
-	"    client_ca = \"/etc/mtls/clients-ca.pem\";\n"		\
+	"    client_ca = \"/etc/mtls/clients-ca.pem\";" opt "\n"	\
 	extra								\
 	"} );\n"
+/* Without a rule set, which require_mapping (default true) refuses. */
+#define NOMAP		" require_mapping = false;"
+#define LST(listen, upstream, extra)					\
+	LST_OPT(listen, upstream, NOMAP, extra)
 #define GOOD_LST	LST("127.0.0.1:8443", "127.0.0.1:22", "")
 
-/* Every key the parser knows, none at its default. */
+/*
+ * A listener using rule set "staff" (lines 1-7), then "mappings" with
+ * that set: "mappings = {" on line 8, "staff = (" on line 9 and the
+ * rules from line 10 on.
+ */
+#define MAPPED(rules)							\
+	LST_OPT("127.0.0.1:8443", "127.0.0.1:22",			\
+	    " mapping = \"staff\";", "")				\
+	"mappings = {\n"						\
+	"  staff = (\n"							\
+	rules								\
+	"  );\n"							\
+	"};\n"
+
+/* A good rule, for sets whose other rules are the point of a test. */
+#define CN_RULE(name)							\
+	"    { name = \"" name "\"; field = \"subject.CN\";"		\
+	" regex = \"[a-z]+\"; account = \"{subject.CN}\"; }"
+
+/* SHA-256 fingerprints as mtlsctl prints them, and as an issuer pin. */
+#define FPR_AB								\
+	"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"		\
+	"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"
+#define PIN_01								\
+	"sha256:0102030405060708090a0b0c0d0e0f10"			\
+	"1112131415161718191a1b1c1d1e1f20"
+
+/*
+ * Every key the parser knows, none at its default.  The mappings come
+ * after the listeners that name them.
+ */
 static const char full_config[] =
 	"# every key, none at its default\n"
 	"user = \"nobody\";\n"
@@ -60,14 +94,33 @@ static const char full_config[] =
 	"    handshake_timeout = 5;\n"
 	"    idle_timeout = 60;\n"
 	"    max_connections = 100;\n"
+	"    mapping = \"staff\";\n"
+	"    require_mapping = false;\n"
 	"  },\n"
-	"  { name = \"imap\";\n"			/* line 23 */
+	"  { name = \"imap\";\n"			/* line 25 */
 	"    listen = \"127.0.0.1:9993\";\n"
 	"    certificate = \"/etc/mtls/imap.crt\";\n"
 	"    private_key = \"/etc/mtls/imap.key\";\n"
 	"    client_ca = \"/etc/mtls/clients-ca.pem\";\n"
-	"    upstream = \"127.0.0.1:143\"; }\n"
-	");\n";
+	"    upstream = \"127.0.0.1:143\";\n"
+	"    mapping = \"ops\"; }\n"
+	");\n"
+	"mappings = {\n"
+	"  staff = (\n"					/* line 34 */
+	"    { name = \"by-email\"; field = \"san.email\";\n"	/* 35 */
+	"      glob = \"*@corp.example\"; ignore_case = true;\n"
+	"      account = \"{san.email.local}\"; },\n"
+	"    { name = \"by-cn\"; field = \"subject.CN\";\n"	/* 38 */
+	"      regex = \"^[a-z][a-z0-9_-]{0,31}$\";\n"
+	"      issuer = \"" PIN_01 "\";\n"
+	"      account = \"{subject.CN}\"; },\n"
+	"    { name = \"backup\"; field = \"cert.sha256\";\n"	/* 42 */
+	"      equals = \"" FPR_AB "\";\n"
+	"      account = \"svc-backup\"; }\n"
+	"  );\n"
+	"  ops = ( { name = \"team\"; field = \"subject.OU\";\n"	/* 46 */
+	"      regex = \"(ops|dev)-([a-z]+)\"; account = \"{2}.{1}\"; } );\n"
+	"};\n";
 
 static int
 write_temp(const char *data, size_t len, char *path, size_t size)
@@ -106,13 +159,18 @@ load_text(const char *text, struct mtlsd_config *cfg, char *err,
 	return rc;
 }
 
+/*
+ * data must fail to load with "PATH:LINE: " then needle, and then needle2
+ * (when not NULL) further on.
+ */
 static void
 expect_error_at(const char *data, size_t len, unsigned int line,
-    const char *needle, int srcline)
+    const char *needle, const char *needle2, int srcline)
 {
 	struct mtlsd_config cfg;
 	char path[64], err[CONFIG_ERR_MAX], prefix[96];
-	char msg[CONFIG_ERR_MAX + 256];
+	char msg[CONFIG_ERR_MAX + 512];
+	const char *at;
 	size_t plen;
 	int rc, ok;
 
@@ -126,19 +184,27 @@ expect_error_at(const char *data, size_t len, unsigned int line,
 	snprintf(prefix, sizeof(prefix), "%s:%u: ", path, line);
 	plen = strlen(prefix);
 	ok = rc == MTLS_ERR_CONFIG && strncmp(err, prefix, plen) == 0 &&
-	    strstr(err + plen, needle) != NULL && strchr(err, '\n') == NULL;
-	snprintf(msg, sizeof(msg), "test_config.c:%d: want \"%s...%s...\", "
-	    "got %d \"%s\"", srcline, prefix, needle, rc, err);
+	    (at = strstr(err + plen, needle)) != NULL &&
+	    (needle2 == NULL || strstr(at + strlen(needle), needle2) != NULL) &&
+	    strchr(err, '\n') == NULL;
+	snprintf(msg, sizeof(msg), "test_config.c:%d: want \"%s...%s...%s\", "
+	    "got %d \"%s\"", srcline, prefix, needle,
+	    needle2 != NULL ? needle2 : "", rc, err);
 	CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned int)srcline,
 	    msg, __FILE__, "", CU_FALSE);
 	/* A failed load leaves nothing behind. */
 	CU_ASSERT(cfg.file == NULL && cfg.listeners == NULL &&
-	    cfg.user == NULL && cfg.n_listeners == 0);
+	    cfg.user == NULL && cfg.n_listeners == 0 &&
+	    cfg.mappings == NULL && cfg.n_mappings == 0);
 	config_free(&cfg);
 }
 
 #define EXPECT_ERROR(text, line, needle)				\
-	expect_error_at((text), strlen(text), (line), (needle), __LINE__)
+	expect_error_at((text), strlen(text), (line), (needle), NULL,	\
+	    __LINE__)
+#define EXPECT_ERROR2(text, line, needle, needle2)			\
+	expect_error_at((text), strlen(text), (line), (needle), (needle2), \
+	    __LINE__)
 
 static const char *
 srcdir_file(const char *rel, char *buf, size_t size)
@@ -159,6 +225,82 @@ is_known(const char *key)
 		if (strcmp(*k, key) == 0)
 			return 1;
 	return 0;
+}
+
+static void
+check_pin(const unsigned char *pin)
+{
+	size_t i;
+
+	for (i = 0; i < IDENTITY_SHA256_LEN; i++)
+		if (pin[i] != i + 1)
+			break;
+	CU_ASSERT_EQUAL(i, IDENTITY_SHA256_LEN);
+}
+
+/* The "mappings" of full_config, as parsed and compiled. */
+static void
+check_full_mappings(const struct mtlsd_config *cfg)
+{
+	const struct mapping_set *set;
+	const struct mapping_rule *r;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(cfg->n_mappings, 2);
+	CU_ASSERT_PTR_EQUAL(cfg->listeners[0].mapping_set, &cfg->mappings[0]);
+	CU_ASSERT_PTR_EQUAL(cfg->listeners[1].mapping_set, &cfg->mappings[1]);
+
+	set = &cfg->mappings[0];
+	CU_ASSERT_STRING_EQUAL(set->name, "staff");
+	CU_ASSERT_EQUAL(set->line, 34);
+	CU_ASSERT_EQUAL_FATAL(set->nrules, 3);
+	for (i = 0; i < set->nrules; i++)
+		CU_ASSERT(set->rules[i].compiled);
+
+	r = &set->rules[0];
+	CU_ASSERT_STRING_EQUAL(r->name, "by-email");
+	CU_ASSERT_EQUAL(r->line, 35);
+	CU_ASSERT_STRING_EQUAL(r->field, "san.email");
+	CU_ASSERT_EQUAL(r->matcher, MATCH_GLOB);
+	CU_ASSERT_STRING_EQUAL(r->pattern, "*@corp.example");
+	CU_ASSERT(r->ignore_case);
+	CU_ASSERT(!r->has_issuer_pin);
+	CU_ASSERT_STRING_EQUAL(r->account, "{san.email.local}");
+
+	r = &set->rules[1];
+	CU_ASSERT_STRING_EQUAL(r->name, "by-cn");
+	CU_ASSERT_EQUAL(r->line, 38);
+	CU_ASSERT_STRING_EQUAL(r->field, "subject.CN");
+	CU_ASSERT_EQUAL(r->matcher, MATCH_REGEX);
+	CU_ASSERT_STRING_EQUAL(r->pattern, "^[a-z][a-z0-9_-]{0,31}$");
+	CU_ASSERT(!r->ignore_case);
+	CU_ASSERT(r->has_issuer_pin);
+	check_pin(r->issuer_pin);
+	CU_ASSERT_STRING_EQUAL(r->account, "{subject.CN}");
+	CU_ASSERT_EQUAL(r->ngroups, 0);
+
+	r = &set->rules[2];
+	CU_ASSERT_STRING_EQUAL(r->name, "backup");
+	CU_ASSERT_EQUAL(r->line, 42);
+	CU_ASSERT_STRING_EQUAL(r->field, "cert.sha256");
+	CU_ASSERT_EQUAL(r->matcher, MATCH_EQUALS);
+	CU_ASSERT_STRING_EQUAL(r->pattern, FPR_AB);
+	CU_ASSERT(!r->ignore_case);
+	CU_ASSERT(!r->has_issuer_pin);
+	CU_ASSERT_STRING_EQUAL(r->account, "svc-backup");
+
+	set = &cfg->mappings[1];
+	CU_ASSERT_STRING_EQUAL(set->name, "ops");
+	CU_ASSERT_EQUAL(set->line, 46);
+	CU_ASSERT_EQUAL_FATAL(set->nrules, 1);
+	r = &set->rules[0];
+	CU_ASSERT_STRING_EQUAL(r->name, "team");
+	CU_ASSERT_EQUAL(r->line, 46);
+	CU_ASSERT_EQUAL(r->matcher, MATCH_REGEX);
+	CU_ASSERT_STRING_EQUAL(r->account, "{2}.{1}");
+	CU_ASSERT(r->compiled);
+	CU_ASSERT_EQUAL(r->ngroups, 2);
+	CU_ASSERT_EQUAL(r->nparts, 3);
 }
 
 static void
@@ -207,14 +349,22 @@ test_full(void)
 	CU_ASSERT_EQUAL(l->idle_timeout, 60);
 	CU_ASSERT_EQUAL(l->max_connections, 100);
 	CU_ASSERT_EQUAL(l->line, 10);
+	CU_ASSERT_STRING_EQUAL(l->mapping, "staff");
+	CU_ASSERT(!l->require_mapping);
 
 	l = &cfg.listeners[1];
 	CU_ASSERT_STRING_EQUAL(l->name, "imap");
 	CU_ASSERT_EQUAL(l->listen_addr.ss.ss_family, AF_INET);
 	CU_ASSERT_EQUAL(l->upstream_addr.ss.ss_family, AF_INET);
-	CU_ASSERT_EQUAL(l->line, 23);
+	CU_ASSERT_EQUAL(l->line, 25);
+	CU_ASSERT_STRING_EQUAL(l->mapping, "ops");
+	CU_ASSERT(l->require_mapping);
+
+	check_full_mappings(&cfg);
 	config_free(&cfg);
 	CU_ASSERT_PTR_NULL(cfg.listeners);
+	CU_ASSERT_PTR_NULL(cfg.mappings);
+	CU_ASSERT_EQUAL(cfg.n_mappings, 0);
 	/* Freeing twice, or a zeroed struct, is harmless. */
 	config_free(&cfg);
 }
@@ -246,6 +396,23 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(l->idle_timeout, 600);
 	CU_ASSERT_EQUAL(l->max_connections, 10000);
 	CU_ASSERT_EQUAL(l->line, 1);
+	CU_ASSERT_PTR_NULL(l->mapping);
+	CU_ASSERT_PTR_NULL(l->mapping_set);
+	CU_ASSERT_PTR_NULL(cfg.mappings);
+	CU_ASSERT_EQUAL(cfg.n_mappings, 0);
+	config_free(&cfg);
+
+	/* require_mapping is true unless turned off; ignore_case false. */
+	CU_ASSERT_EQUAL_FATAL(load_text(MAPPED(CN_RULE("cn") "\n"), &cfg,
+	    err, sizeof(err)), 0);
+	l = &cfg.listeners[0];
+	CU_ASSERT(l->require_mapping);
+	CU_ASSERT_STRING_EQUAL(l->mapping, "staff");
+	CU_ASSERT_EQUAL_FATAL(cfg.n_mappings, 1);
+	CU_ASSERT_PTR_EQUAL(l->mapping_set, &cfg.mappings[0]);
+	CU_ASSERT_EQUAL_FATAL(cfg.mappings[0].nrules, 1);
+	CU_ASSERT(!cfg.mappings[0].rules[0].ignore_case);
+	CU_ASSERT(!cfg.mappings[0].rules[0].has_issuer_pin);
 	config_free(&cfg);
 }
 
@@ -325,6 +492,7 @@ test_example_file(void)
 {
 	struct mtlsd_config cfg;
 	char path[4096], err[CONFIG_ERR_MAX];
+	size_t i;
 	int rc;
 
 	srcdir_file("etc/mtlsd.conf", path, sizeof(path));
@@ -336,6 +504,13 @@ test_example_file(void)
 	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].name, "ssh");
 	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].listen, "[::]:2222");
 	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].upstream, "127.0.0.1:22");
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].mapping, "staff");
+	CU_ASSERT(cfg.listeners[0].require_mapping);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_mappings, 1);
+	CU_ASSERT_PTR_EQUAL(cfg.listeners[0].mapping_set, &cfg.mappings[0]);
+	CU_ASSERT(cfg.mappings[0].nrules >= 2);
+	for (i = 0; i < cfg.mappings[0].nrules; i++)
+		CU_ASSERT(cfg.mappings[0].rules[i].compiled);
 	config_free(&cfg);
 }
 
@@ -357,6 +532,23 @@ check_members_known(const config_setting_t *g, const char *prefix)
 	}
 }
 
+/* Does some rule of some set in mappings have member name? */
+static int
+rule_has_member(const config_setting_t *mappings, const char *name)
+{
+	const config_setting_t *set;
+	int i, j;
+
+	for (i = 0; i < config_setting_length(mappings); i++) {
+		set = config_setting_get_elem(mappings, (unsigned int)i);
+		for (j = 0; j < config_setting_length(set); j++)
+			if (config_setting_get_member(config_setting_get_elem(
+			    set, (unsigned int)j), name) != NULL)
+				return 1;
+	}
+	return 0;
+}
+
 /*
  * Every key of full_config is known, and full_config uses every known
  * key, so test_full really covers the whole table.
@@ -365,7 +557,7 @@ static void
 test_known_keys(void)
 {
 	const char *const *k;
-	const config_setting_t *root, *m, *l0;
+	const config_setting_t *root, *m, *set, *l0, *maps;
 	config_t lc;
 	int i, j, n, found;
 
@@ -374,7 +566,18 @@ test_known_keys(void)
 	root = config_root_setting(&lc);
 	for (i = 0; i < config_setting_length(root); i++) {
 		m = config_setting_get_elem(root, (unsigned int)i);
-		if (config_setting_is_group(m))
+		if (strcmp(config_setting_name(m), "mappings") == 0) {
+			/* mappings.SET[i].key is known as "mappings.*.key". */
+			CU_ASSERT(is_known("mappings"));
+			for (j = 0; j < config_setting_length(m); j++) {
+				set = config_setting_get_elem(m,
+				    (unsigned int)j);
+				for (n = 0; n < config_setting_length(set); n++)
+					check_members_known(
+					    config_setting_get_elem(set,
+					    (unsigned int)n), "mappings.*");
+			}
+		} else if (config_setting_is_group(m))
 			check_members_known(m, config_setting_name(m));
 		else if (config_setting_is_list(m))
 			for (j = 0; j < config_setting_length(m); j++)
@@ -387,10 +590,14 @@ test_known_keys(void)
 	/* And the other way round: full_config sets every known key. */
 	l0 = config_setting_get_elem(config_lookup(&lc, "listeners"), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(l0);
+	maps = config_lookup(&lc, "mappings");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(maps);
 	n = 0;
 	for (k = config_known_keys(); *k != NULL; k++) {
 		if (strncmp(*k, "listeners.", 10) == 0)
 			found = config_setting_get_member(l0, *k + 10) != NULL;
+		else if (strncmp(*k, "mappings.*.", 11) == 0)
+			found = rule_has_member(maps, *k + 11);
 		else
 			found = config_lookup(&lc, *k) != NULL;
 		if (!found)
@@ -398,21 +605,42 @@ test_known_keys(void)
 		CU_ASSERT(found);
 		n++;
 	}
-	CU_ASSERT_EQUAL(n, 22);
-	CU_ASSERT(!is_known("mappings"));
-	CU_ASSERT(!is_known("listeners.mapping"));
+	CU_ASSERT_EQUAL(n, 33);
+	CU_ASSERT(is_known("mappings"));
+	CU_ASSERT(is_known("listeners.mapping"));
+	CU_ASSERT(is_known("listeners.require_mapping"));
+	CU_ASSERT(is_known("mappings.*.regex"));
+	CU_ASSERT(!is_known("mappings.*.colour"));
 	CU_ASSERT(!is_known("listeners.crl"));
 	config_destroy(&lc);
 }
 
-/* mtlsd.conf.5 has an ".It Ic key" entry for every known key. */
+/* Where mtlsd.conf.5 documents the keys that start with prefix. */
+static const struct {
+	const char	*prefix;
+	const char	*section;
+} man_sections[] = {
+	{ "query.",		"Query socket" },
+	{ "log.",		"Logging" },
+	{ "accounts.",		"Accounts" },
+	{ "listeners.",		"Listeners" },
+	{ "mappings.*.",	"Mapping rules" },
+	{ "mappings",		"Mappings" },
+	{ "",			"Global settings" },	/* undotted keys */
+};
+#define NSECTIONS	(sizeof(man_sections) / sizeof(man_sections[0]))
+
+/*
+ * mtlsd.conf.5 has an ".It Ic key" entry for every known key, in the
+ * subsection for its group (".Ss Listeners" for "listeners.name").
+ */
 static void
 test_man_page(void)
 {
 	const char *const *k;
-	const char *leaf;
-	char path[4096], want[128], *text = NULL;
-	size_t len = 0;
+	const char *leaf, *sec, *end, *nsh;
+	char path[4096], want[128], *text = NULL, *part;
+	size_t i, len = 0;
 	FILE *f;
 
 	srcdir_file("mtlsd/mtlsd.conf.5", path, sizeof(path));
@@ -425,10 +653,40 @@ test_man_page(void)
 	text[len] = '\0';
 	for (k = config_known_keys(); *k != NULL; k++) {
 		leaf = strrchr(*k, '.') != NULL ? strrchr(*k, '.') + 1 : *k;
+		for (i = 0; i < NSECTIONS; i++)
+			if (strncmp(*k, man_sections[i].prefix,
+			    strlen(man_sections[i].prefix)) == 0)
+				break;
+		/* Every dotted key needs its own row above. */
+		if (i == NSECTIONS || (man_sections[i].prefix[0] == '\0' &&
+		    leaf != *k)) {
+			fprintf(stderr, "no man page section for %s\n", *k);
+			CU_FAIL("key without a man page section");
+			continue;
+		}
+		snprintf(want, sizeof(want), "\n.Ss %s\n",
+		    man_sections[i].section);
+		if ((sec = strstr(text, want)) == NULL) {
+			fprintf(stderr, "mtlsd.conf.5 lacks %s", want + 1);
+			CU_FAIL("man page subsection missing");
+			continue;
+		}
+		/* To the next .Ss or .Sh (not .Sx, a cross-reference). */
+		sec += strlen(want) - 1;
+		if ((end = strstr(sec, "\n.Ss ")) == NULL)
+			end = text + len;
+		if ((nsh = strstr(sec, "\n.Sh ")) != NULL && nsh < end)
+			end = nsh;
+		if ((part = strndup(sec, (size_t)(end - sec))) == NULL) {
+			CU_FAIL("out of memory");
+			break;
+		}
 		snprintf(want, sizeof(want), "\n.It Ic %s", leaf);
-		if (strstr(text, want) == NULL)
-			fprintf(stderr, "mtlsd.conf.5 lacks %s\n", *k);
-		CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+		if (strstr(part, want) == NULL)
+			fprintf(stderr, "mtlsd.conf.5 lacks %s in .Ss %s\n",
+			    *k, man_sections[i].section);
+		CU_ASSERT_PTR_NOT_NULL(strstr(part, want));
+		free(part);
 	}
 	free(text);
 }
@@ -464,7 +722,12 @@ test_err_syntax(void)
 	    "syntax error");
 	/* libconfig's own duplicate check, at the second one. */
 	EXPECT_ERROR("user = \"a\";\nuser = \"b\";\n" GOOD_LST, 2,
-	    "duplicate setting name");
+	    "duplicate setting name \"user\"");
+	/* Not fooled by names in strings and comments, or other groups. */
+	EXPECT_ERROR("log = { level = \"info\"; };\n"
+	    "query = { group = \"level = 1\"; /* level = */ mode = 0600;\n"
+	    "  group = \"b\"; };\n" GOOD_LST, 3,
+	    "duplicate setting name \"group\"");
 }
 
 static void
@@ -486,7 +749,8 @@ test_err_nul_byte(void)
 {
 	static const char text[] = "user = \"a\";\nworkers = 1;\0\n";
 
-	expect_error_at(text, sizeof(text) - 1, 2, "NUL byte", __LINE__);
+	expect_error_at(text, sizeof(text) - 1, 2, "NUL byte", NULL,
+	    __LINE__);
 }
 
 static void
@@ -503,20 +767,16 @@ test_err_unknown_listener_key(void)
 {
 	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
 	    "    colour = \"blue\";\n"), 7,
-	    "listeners[0] (\"ssh\"): unknown key \"colour\"");
+	    "listener \"ssh\": unknown key \"colour\"");
 }
 
-/* Mapping support comes in a later issue: until then these are unknown. */
+/* CRL support comes in a later issue: until then crl is unknown. */
 static void
-test_err_mappings_not_yet(void)
+test_err_crl_not_yet(void)
 {
-	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
-	    "    mapping = \"staff\";\n"), 7, "unknown key \"mapping\"");
 	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
 	    "    crl = [ \"/etc/mtls/clients.crl\" ];\n"), 7,
 	    "unknown key \"crl\"");
-	EXPECT_ERROR(GOOD_LST "mappings = { staff = (); };\n", 8,
-	    "unknown key \"mappings\"");
 }
 
 static void
@@ -534,7 +794,7 @@ test_err_range(void)
 {
 	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
 	    "    verify_depth = 40;\n"), 7,
-	    "listeners[0] (\"ssh\"): verify_depth must be between 1 and 16 "
+	    "listener \"ssh\": verify_depth must be between 1 and 16 "
 	    "(got 40)");
 	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
 	    "    handshake_timeout = 0;\n"), 7, "handshake_timeout");
@@ -563,11 +823,12 @@ test_err_overflow(void)
 	    "{ name = \"a\"; listen = \"127.0.0.1:1\";"
 	    " upstream = \"127.0.0.1:2\";"
 	    " certificate = \"/c\"; private_key = \"/k\"; client_ca = \"/ca\";"
-	    " idle_timeout = 5; }, { name = \"b\"; listen = \"127.0.0.1:3\";"
+	    " idle_timeout = 5;" NOMAP " }, { name = \"b\";"
+	    " listen = \"127.0.0.1:3\";"
 	    " upstream = \"127.0.0.1:2\"; certificate = \"/c\";"
 	    " private_key = \"/k\"; client_ca = \"/ca\";"
 	    " idle_timeout = 4294967297; }\n);\n", 2,
-	    "listeners[1] (\"b\"): idle_timeout must be between 1 and 604800 "
+	    "listener \"b\": idle_timeout must be between 1 and 604800 "
 	    "(got 4294967297)");
 	EXPECT_ERROR("accounts = { min_uid =\n"
 	    "  99999999999999999999999999; };\n" GOOD_LST, 1,
@@ -628,12 +889,12 @@ test_err_duplicate_name(void)
 	    "    upstream = \"127.0.0.1:22\";\n"
 	    "    certificate = \"/etc/mtls/a.crt\";\n"
 	    "    private_key = \"/etc/mtls/a.key\";\n"
-	    "    client_ca = \"/etc/mtls/ca.pem\"; },\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\";" NOMAP " },\n"
 	    "  { name = \"ssh\"; listen = \"127.0.0.1:8444\";\n"
 	    "    upstream = \"127.0.0.1:22\";\n"
 	    "    certificate = \"/etc/mtls/a.crt\";\n"
 	    "    private_key = \"/etc/mtls/a.key\";\n"
-	    "    client_ca = \"/etc/mtls/ca.pem\"; }\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\";" NOMAP " }\n"
 	    ");\n", 7, "duplicate listener name \"ssh\" (first at line 2)");
 }
 
@@ -645,13 +906,13 @@ test_err_duplicate_listen(void)
 	    "    upstream = \"127.0.0.1:22\";\n"
 	    "    certificate = \"/etc/mtls/a.crt\";\n"
 	    "    private_key = \"/etc/mtls/a.key\";\n"
-	    "    client_ca = \"/etc/mtls/ca.pem\"; },\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\";" NOMAP " },\n"
 	    "  { name = \"b\";\n"
 	    "    listen = \"127.0.0.1:8443\";\n"
 	    "    upstream = \"127.0.0.1:22\";\n"
 	    "    certificate = \"/etc/mtls/a.crt\";\n"
 	    "    private_key = \"/etc/mtls/a.key\";\n"
-	    "    client_ca = \"/etc/mtls/ca.pem\"; }\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\";" NOMAP " }\n"
 	    ");\n", 8, "listen \"127.0.0.1:8443\" is already used");
 }
 
@@ -666,7 +927,7 @@ test_err_missing_required(void)
 	    "    private_key = \"/etc/mtls/server.key\";\n"
 	    "    client_ca = \"/etc/mtls/ca.pem\";\n"
 	    "  } );\n", 3,
-	    "listeners[0] (\"ssh\"): missing required key \"upstream\"");
+	    "listener \"ssh\": missing required key \"upstream\"");
 	EXPECT_ERROR("listeners = (\n"
 	    "  { listen = \"127.0.0.1:8443\";\n"
 	    "    upstream = \"127.0.0.1:22\";\n"
@@ -835,6 +1096,419 @@ test_err_include(void)
 	unlink(inc);
 }
 
+/*
+ * Mapping rules.  MAPPED() puts "staff = (" on line 9 and the first rule
+ * on line 10; every error names the set and the rule.
+ */
+
+/* The DESIGN 3.2 example, with real fingerprints, mappings first. */
+static void
+test_mapping_design_example(void)
+{
+	struct mtlsd_config cfg;
+	const struct mapping_set *set;
+	char err[CONFIG_ERR_MAX];
+	size_t i;
+	int rc;
+
+	rc = load_text("accounts = { min_uid = 1000; allow_root = false; };\n"
+	    "mappings = {\n"
+	    "  staff = (\n"
+	    "    { name = \"by-email\"; field = \"san.email\";"
+	    " glob = \"*@corp.example\";\n"
+	    "      account = \"{san.email.local}\"; },\n"
+	    "    { name = \"by-cn\";    field = \"subject.CN\";"
+	    " regex = \"^[a-z][a-z0-9_-]{0,31}$\";\n"
+	    "      account = \"{subject.CN}\"; issuer = \"" PIN_01 "\"; },\n"
+	    "    { name = \"backup\";   field = \"cert.sha256\";"
+	    " equals = \"" FPR_AB "\";\n"
+	    "      account = \"svc-backup\"; } );\n"
+	    "};\n"
+	    LST_OPT("[::]:2222", "127.0.0.1:22", " mapping = \"staff\";", ""),
+	    &cfg, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "%s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_mappings, 1);
+	set = &cfg.mappings[0];
+	CU_ASSERT_PTR_EQUAL(cfg.listeners[0].mapping_set, set);
+	CU_ASSERT(cfg.listeners[0].require_mapping);
+	CU_ASSERT_STRING_EQUAL(set->name, "staff");
+	CU_ASSERT_EQUAL(set->line, 3);
+	CU_ASSERT_EQUAL_FATAL(set->nrules, 3);
+	CU_ASSERT_STRING_EQUAL(set->rules[0].name, "by-email");
+	CU_ASSERT_EQUAL(set->rules[0].line, 4);
+	CU_ASSERT_EQUAL(set->rules[0].matcher, MATCH_GLOB);
+	CU_ASSERT_STRING_EQUAL(set->rules[1].name, "by-cn");
+	CU_ASSERT_EQUAL(set->rules[1].line, 6);
+	CU_ASSERT_EQUAL(set->rules[1].matcher, MATCH_REGEX);
+	CU_ASSERT(set->rules[1].has_issuer_pin);
+	check_pin(set->rules[1].issuer_pin);
+	CU_ASSERT_STRING_EQUAL(set->rules[2].name, "backup");
+	CU_ASSERT_EQUAL(set->rules[2].line, 8);
+	CU_ASSERT_EQUAL(set->rules[2].matcher, MATCH_EQUALS);
+	CU_ASSERT_STRING_EQUAL(set->rules[2].pattern, FPR_AB);
+	for (i = 0; i < set->nrules; i++)
+		CU_ASSERT(set->rules[i].compiled);
+	config_free(&cfg);
+}
+
+/* Other spellings that are fine: OIDs, issuer fields, pins, sizes. */
+static void
+test_mapping_accepted(void)
+{
+	struct mtlsd_config cfg;
+	const struct mapping_rule *r;
+	char err[CONFIG_ERR_MAX], text[8192], pat[MAPPING_PATTERN_MAX + 1];
+	int rc;
+
+	rc = load_text(MAPPED(
+	    "    { name = \"oid\";"
+	    " field = \"subject.0.9.2342.19200300.100.1.1\";"
+	    " equals = \"alice\"; account = \"alice\"; },\n"
+	    "    { name = \"ou\"; field = \"issuer.OU\"; glob = \"Staff*\";"
+	    " ignore_case = true; account = \"staff-{subject.CN}\";\n"
+	    "      issuer = \"sha256:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:"
+	    "0E:0F:10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F:20\"; },\n"
+	    "    { name = \"u.r-i_1\"; field = \"san.uri\";"
+	    " regex = \"https://([a-z]+)\\\\.example/(.*)\";"
+	    " account = \"{1}\"; },\n"
+	    "    { name = \"dom\"; field = \"san.email\"; equals = \"x@y\";"
+	    " account = \"{san.email.domain}\"; }\n"), &cfg, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "%s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_mappings, 1);
+	CU_ASSERT_EQUAL_FATAL(cfg.mappings[0].nrules, 4);
+	r = &cfg.mappings[0].rules[1];
+	CU_ASSERT(r->ignore_case);
+	CU_ASSERT(r->has_issuer_pin);
+	check_pin(r->issuer_pin);
+	r = &cfg.mappings[0].rules[2];
+	CU_ASSERT_STRING_EQUAL(r->pattern, "https://([a-z]+)\\.example/(.*)");
+	CU_ASSERT_EQUAL(r->ngroups, 2);
+	CU_ASSERT(r->compiled);
+	config_free(&cfg);
+
+	/* A pattern of exactly MAPPING_PATTERN_MAX bytes is allowed. */
+	memset(pat, 'a', MAPPING_PATTERN_MAX);
+	pat[MAPPING_PATTERN_MAX] = '\0';
+	snprintf(text, sizeof(text), MAPPED(
+	    "    { name = \"long\"; field = \"subject.CN\"; equals = \"%s\";"
+	    " account = \"alice\"; }\n"), pat);
+	CU_ASSERT_EQUAL(load_text(text, &cfg, err, sizeof(err)), 0);
+	config_free(&cfg);
+}
+
+static void
+test_err_rule_unknown_key(void)
+{
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      colour = \"blue\";\n"
+	    "      equals = \"alice\"; account = \"alice\"; }\n"), 11,
+	    "mapping \"staff\" rule \"r1\": unknown key \"colour\"");
+	/* A listener key is not a rule key, nor the other way round. */
+	EXPECT_ERROR(MAPPED(CN_RULE("r0") ",\n"
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      equals = \"alice\"; account = \"alice\";\n"
+	    "      upstream = \"127.0.0.1:22\"; }\n"), 13,
+	    "mapping \"staff\" rule \"r1\": unknown key \"upstream\"");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    glob = \"*\";\n"), 7,
+	    "listener \"ssh\": unknown key \"glob\"");
+}
+
+static void
+test_err_rule_missing(void)
+{
+	EXPECT_ERROR(MAPPED(
+	    "    { field = \"subject.CN\";\n"
+	    "      equals = \"alice\"; account = \"alice\"; }\n"), 10,
+	    "mapping \"staff\" rule #1: missing required key \"name\"");
+	EXPECT_ERROR(MAPPED(CN_RULE("r1") ",\n"
+	    "    { name = \"r2\";\n"
+	    "      equals = \"alice\"; account = \"alice\"; }\n"), 11,
+	    "mapping \"staff\" rule \"r2\": missing required key \"field\"");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      equals = \"alice\"; }\n"), 10,
+	    "mapping \"staff\" rule \"r1\": missing required key \"account\"");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      equals = \"alice\"; account = \"\"; }\n"), 11,
+	    "mapping \"staff\" rule \"r1\": key \"account\" must not be "
+	    "empty");
+	/* An invalid name is not used in the label. */
+	EXPECT_ERROR(MAPPED(CN_RULE("r1") ",\n"
+	    "    { name = \"a b\"; field = \"subject.CN\";\n"
+	    "      equals = \"alice\"; account = \"alice\"; }\n"), 11,
+	    "mapping \"staff\" rule #2: name \"a b\" must be 1 to 64");
+}
+
+static void
+test_err_rule_matcher(void)
+{
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      account = \"alice\"; }\n"), 10,
+	    "mapping \"staff\" rule \"r1\": no matcher: set one of equals, "
+	    "glob or regex");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      glob = \"a*\";\n"
+	    "      regex = \"a.*\"; account = \"alice\"; }\n"), 12,
+	    "mapping \"staff\" rule \"r1\": \"glob\" and \"regex\" are both "
+	    "set; a rule has exactly one of equals, glob or regex");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\"; equals = \"a\";\n"
+	    "      account = \"alice\";\n"
+	    "      glob = \"a\"; regex = \"a\"; }\n"), 12,
+	    "mapping \"staff\" rule \"r1\": \"equals\" and \"glob\"");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      equals = \"\"; account = \"alice\"; }\n"), 11,
+	    "mapping \"staff\" rule \"r1\": key \"equals\" must not be empty");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      equals = \"alice\\nroot\"; account = \"alice\"; }\n"), 11,
+	    "mapping \"staff\" rule \"r1\": key \"equals\" must not contain "
+	    "control characters");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      regex = 5; account = \"alice\"; }\n"), 11,
+	    "mapping \"staff\" rule \"r1\": key \"regex\" must be a string");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\"; equals = \"a\";\n"
+	    "      ignore_case = \"yes\"; account = \"alice\"; }\n"), 11,
+	    "mapping \"staff\" rule \"r1\": key \"ignore_case\" must be true "
+	    "or false");
+}
+
+static void
+test_err_rule_too_long(void)
+{
+	char text[8192], pat[MAPPING_PATTERN_MAX + 2];
+	char acct[MAPPING_TEMPLATE_MAX + 2];
+
+	memset(pat, 'a', sizeof(pat) - 1);
+	pat[sizeof(pat) - 1] = '\0';
+	snprintf(text, sizeof(text), MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      glob = \"%s\"; account = \"alice\"; }\n"), pat);
+	EXPECT_ERROR(text, 11, "mapping \"staff\" rule \"r1\": glob is too "
+	    "long (at most 1024 bytes)");
+	memset(acct, 'a', sizeof(acct) - 1);
+	acct[sizeof(acct) - 1] = '\0';
+	snprintf(text, sizeof(text), MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\"; equals = \"a\";\n"
+	    "      account = \"%s\"; }\n"), acct);
+	EXPECT_ERROR(text, 11, "mapping \"staff\" rule \"r1\": account is too "
+	    "long (at most 256 bytes)");
+}
+
+/* mapping_rule_compile's message, after "mapping SET rule NAME: ". */
+static void
+test_err_rule_compile(void)
+{
+	EXPECT_ERROR2(MAPPED(CN_RULE("r1") ",\n"
+	    "    { name = \"bad-re\"; field = \"subject.CN\";\n"
+	    "      regex = \"a(\"; account = \"alice\"; }\n"), 11,
+	    "mapping \"staff\" rule \"bad-re\": ", "regex");
+	EXPECT_ERROR2(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      regex = \"([a-z]+)\";\n"
+	    "      account = \"{2}\"; }\n"), 10,
+	    "mapping \"staff\" rule \"r1\": ", "{2}");
+	/* Groups exist only in a regex. */
+	EXPECT_ERROR2(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      glob = \"*\"; account = \"{1}\"; }\n"), 10,
+	    "mapping \"staff\" rule \"r1\": ", "{1}");
+	EXPECT_ERROR2(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\"; equals = \"a\";\n"
+	    "      account = \"{subject.FOO}\"; }\n"), 10,
+	    "mapping \"staff\" rule \"r1\": ", "subject.FOO");
+	EXPECT_ERROR2(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\"; equals = \"a\";\n"
+	    "      account = \"{subject.CN\"; }\n"), 10,
+	    "mapping \"staff\" rule \"r1\": ", "{");
+}
+
+static void
+test_err_rule_field(void)
+{
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\";\n"
+	    "      field = \"subject.FOO\";\n"
+	    "      equals = \"alice\"; account = \"alice\"; }\n"), 11,
+	    "mapping \"staff\" rule \"r1\": field \"subject.FOO\" is not a "
+	    "known field");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"CN\";\n"
+	    "      equals = \"alice\"; account = \"alice\"; }\n"), 10,
+	    "mapping \"staff\" rule \"r1\": field \"CN\" is not a known field");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.cn\";\n"
+	    "      equals = \"alice\"; account = \"alice\"; }\n"), 10,
+	    "field \"subject.cn\" is not a known field");
+}
+
+static void
+test_err_rule_duplicate(void)
+{
+	struct mtlsd_config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	EXPECT_ERROR(MAPPED(CN_RULE("r1") ",\n"
+	    CN_RULE("r2") ",\n"
+	    "    { field = \"subject.CN\"; equals = \"a\";\n"
+	    "      name = \"r1\"; account = \"alice\"; }\n"), 13,
+	    "mapping \"staff\" rule \"r1\": duplicate rule name \"r1\" (first "
+	    "at line 10)");
+
+	/* The same rule name in two sets is fine. */
+	CU_ASSERT_EQUAL(load_text(GOOD_LST "mappings = {\n"
+	    "  a = ( " CN_RULE("r1") " );\n"
+	    "  b = ( " CN_RULE("r1") " );\n};\n", &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cfg.n_mappings, 2);
+	config_free(&cfg);
+}
+
+static void
+test_err_rule_issuer(void)
+{
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\"; equals = \"a\";\n"
+	    "      account = \"alice\";\n"
+	    "      issuer = \"sha256:zz\"; }\n"), 12,
+	    "mapping \"staff\" rule \"r1\": issuer \"sha256:zz\" must be "
+	    "\"sha256:\" and the 64 hex digits");
+	/* 31 bytes, a wrong algorithm, no prefix. */
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\"; equals = \"a\";\n"
+	    "      account = \"alice\"; issuer = \"sha256:"
+	    "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	    "\"; }\n"), 11, "mapping \"staff\" rule \"r1\": issuer");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\"; equals = \"a\";\n"
+	    "      account = \"alice\"; issuer = \"sha1:0102030405060708090a"
+	    "0b0c0d0e0f1011121314\"; }\n"), 11,
+	    "mapping \"staff\" rule \"r1\": issuer \"sha1:");
+	EXPECT_ERROR(MAPPED(
+	    "    { name = \"r1\"; field = \"subject.CN\"; equals = \"a\";\n"
+	    "      account = \"alice\"; issuer = \""
+	    "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
+	    "\"; }\n"), 11, "mapping \"staff\" rule \"r1\": issuer");
+}
+
+static void
+test_err_listener_mapping(void)
+{
+	/* mapping on line 6 names a set that does not exist. */
+	EXPECT_ERROR(LST_OPT("127.0.0.1:8443", "127.0.0.1:22",
+	    " mapping = \"nosuch\";", "")
+	    "mappings = { staff = ( " CN_RULE("r1") " ); };\n", 6,
+	    "listener \"ssh\": mapping \"nosuch\" is not defined in mappings");
+	EXPECT_ERROR(LST_OPT("127.0.0.1:8443", "127.0.0.1:22",
+	    " mapping = \"staff\";", ""), 6,
+	    "listener \"ssh\": mapping \"staff\" is not defined in mappings");
+	EXPECT_ERROR(LST_OPT("127.0.0.1:8443", "127.0.0.1:22",
+	    " mapping = \"a b\";", ""), 6,
+	    "listener \"ssh\": mapping \"a b\" must be");
+	EXPECT_ERROR(LST_OPT("127.0.0.1:8443", "127.0.0.1:22",
+	    " require_mapping = 1;", ""), 6,
+	    "listener \"ssh\": key \"require_mapping\" must be true or false");
+}
+
+static void
+test_err_require_mapping(void)
+{
+	struct mtlsd_config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	/* The default, and written out: reported at the listener's line. */
+	EXPECT_ERROR(LST_OPT("127.0.0.1:8443", "127.0.0.1:22", "", ""), 1,
+	    "listener \"ssh\": require_mapping is true but no mapping is set "
+	    "(set mapping = \"...\" or require_mapping = false)");
+	EXPECT_ERROR("mappings = { staff = ( " CN_RULE("r1") " ); };\n"
+	    "listeners = (\n"
+	    "  { name = \"x\"; listen = \"127.0.0.1:1\";"
+	    " upstream = \"127.0.0.1:2\"; certificate = \"/c\";"
+	    " private_key = \"/k\"; client_ca = \"/ca\";"
+	    " mapping = \"staff\"; },\n"
+	    "  { name = \"y\"; listen = \"127.0.0.1:3\";\n"
+	    "    upstream = \"127.0.0.1:2\"; certificate = \"/c\";"
+	    " private_key = \"/k\"; client_ca = \"/ca\";"
+	    " require_mapping = true; }\n);\n", 4,
+	    "listener \"y\": require_mapping is true but no mapping is set");
+
+	/* require_mapping = false without a mapping is accepted. */
+	CU_ASSERT_EQUAL_FATAL(load_text(GOOD_LST, &cfg, err, sizeof(err)), 0);
+	CU_ASSERT(!cfg.listeners[0].require_mapping);
+	CU_ASSERT_PTR_NULL(cfg.listeners[0].mapping);
+	CU_ASSERT_PTR_NULL(cfg.listeners[0].mapping_set);
+	config_free(&cfg);
+}
+
+static void
+test_err_mapping_sets(void)
+{
+	EXPECT_ERROR(MAPPED(""), 9, "mapping \"staff\" has no rules");
+	EXPECT_ERROR(GOOD_LST "mappings = {\n  staff = ( " CN_RULE("r1")
+	    " );\n  other = [ ];\n};\n", 10,
+	    "mapping \"other\" must be a list of rules");
+	EXPECT_ERROR(GOOD_LST "mappings = {\n  staff = { name = \"x\"; };\n"
+	    "};\n", 9, "mapping \"staff\" must be a list of rules");
+	EXPECT_ERROR(GOOD_LST "mappings = {\n  colour = \"blue\";\n};\n", 9,
+	    "mapping \"colour\" must be a list of rules");
+	EXPECT_ERROR(GOOD_LST "mappings = {\n  a*b = ( " CN_RULE("r1")
+	    " );\n};\n", 9, "mapping name \"a*b\" must be 1 to 64");
+	EXPECT_ERROR(GOOD_LST "mappings = (\n  { name = \"x\"; } );\n", 8,
+	    "key \"mappings\" must be a group");
+	EXPECT_ERROR(MAPPED("    5\n"), 10,
+	    "mapping \"staff\" rule #1: must be a group");
+	/* libconfig refuses a second set of the same name, at its line. */
+	EXPECT_ERROR(GOOD_LST "mappings = {\n  staff = ( " CN_RULE("r1")
+	    " );\n  staff = ( " CN_RULE("r2") " );\n};\n", 10,
+	    "duplicate setting name \"staff\"");
+	/* And a second key of the same name in a rule. */
+	EXPECT_ERROR(MAPPED("    { name = \"r1\"; field = \"subject.CN\";\n"
+	    "      equals = \"a\"; account = \"alice\";\n"
+	    "      name = \"r2\"; }\n"), 12, "duplicate setting name \"name\"");
+}
+
+static void
+test_err_mapping_limits(void)
+{
+	char *text, *p;
+	size_t size = 256 * 1024;
+	int i;
+
+	text = malloc(size);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	/* Set i is on line i + 9 (GOOD_LST is 7 lines, then "{"). */
+	p = text + snprintf(text, size, GOOD_LST "mappings = {\n");
+	for (i = 0; i <= MAPPING_MAX_SETS; i++)
+		p += snprintf(p, size - (size_t)(p - text),
+		    "  s%d = ( " CN_RULE("r") " );\n", i);
+	snprintf(p, size - (size_t)(p - text), "};\n");
+	EXPECT_ERROR(text, MAPPING_MAX_SETS + 9,
+	    "too many mappings (at most 64)");
+
+	/* Rule i is on line i + 10. */
+	p = text + snprintf(text, size, GOOD_LST "mappings = {\n  staff = (\n");
+	for (i = 0; i <= MAPPING_MAX_RULES; i++)
+		p += snprintf(p, size - (size_t)(p - text),
+		    "    { name = \"r%d\"; field = \"subject.CN\";"
+		    " equals = \"a\"; account = \"alice\"; }%s\n", i,
+		    i < MAPPING_MAX_RULES ? "," : "");
+	snprintf(p, size - (size_t)(p - text), "  );\n};\n");
+	EXPECT_ERROR(text, MAPPING_MAX_RULES + 10,
+	    "mapping \"staff\" has too many rules (at most 256)");
+	free(text);
+}
+
 static const struct {
 	const char	*name;
 	CU_TestFunc	 fn;
@@ -854,7 +1528,7 @@ static const struct {
 	{ "error: NUL byte", test_err_nul_byte },
 	{ "error: unknown top-level key", test_err_unknown_top },
 	{ "error: unknown listener key", test_err_unknown_listener_key },
-	{ "error: mapping/crl/mappings not yet", test_err_mappings_not_yet },
+	{ "error: crl not yet", test_err_crl_not_yet },
 	{ "error: string for int", test_err_string_for_int },
 	{ "error: out of range", test_err_range },
 	{ "error: integer overflow", test_err_overflow },
@@ -875,6 +1549,20 @@ static const struct {
 	{ "error: listener name", test_err_listener_name },
 	{ "error: wrong shapes", test_err_shapes },
 	{ "error: @include", test_err_include },
+	{ "mappings: DESIGN 3.2 example", test_mapping_design_example },
+	{ "mappings: other accepted forms", test_mapping_accepted },
+	{ "error: rule unknown key", test_err_rule_unknown_key },
+	{ "error: rule missing keys", test_err_rule_missing },
+	{ "error: rule matchers", test_err_rule_matcher },
+	{ "error: rule values too long", test_err_rule_too_long },
+	{ "error: rule does not compile", test_err_rule_compile },
+	{ "error: rule field", test_err_rule_field },
+	{ "error: duplicate rule name", test_err_rule_duplicate },
+	{ "error: rule issuer pin", test_err_rule_issuer },
+	{ "error: listener mapping", test_err_listener_mapping },
+	{ "error: require_mapping", test_err_require_mapping },
+	{ "error: mapping sets", test_err_mapping_sets },
+	{ "error: mapping limits", test_err_mapping_limits },
 };
 
 void

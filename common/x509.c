@@ -1,0 +1,379 @@
+/*
+ * x509.c: PEM bundles and per-connection certificate paths (see x509.h).
+ *
+ * Signatures are checked through wolfSSL's X509 compatibility layer; names
+ * are compared as DER bytes (X.509 name matching by exact encoding, which
+ * is what every CA in practice produces for its own subject and issuer).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/hash.h>
+
+#include "der.h"
+#include "error.h"
+#include "x509.h"
+
+#define PEM_FILE_MAX	(4 * 1024 * 1024)
+#define PEM_BEGIN	"-----BEGIN CERTIFICATE-----"
+#define PEM_END		"-----END CERTIFICATE-----"
+
+struct anchor {
+	unsigned char		*der;
+	size_t			 len;
+	struct der		 subject;	/* window into der */
+	unsigned char		 sha256[IDENTITY_SHA256_LEN];
+	WOLFSSL_X509		*x509;
+	WOLFSSL_EVP_PKEY	*pkey;
+};
+
+struct x509_anchors {
+	struct anchor	*a;
+	size_t		 n;
+};
+
+/* The issuer and subject Name TLVs of a DER certificate. */
+static int
+cert_names(const unsigned char *der, size_t len, struct der *issuer,
+    struct der *subject)
+{
+	struct der in = { der, len }, tbs;
+	struct der_elem e;
+
+	if (der_expect(&in, DER_SEQUENCE, &e) != 0)
+		return MTLS_ERR_INVALID;
+	in = e.content;
+	if (der_expect(&in, DER_SEQUENCE, &e) != 0)
+		return MTLS_ERR_INVALID;
+	tbs = e.content;
+	if (der_peek(&tbs, 0xa0) && der_next(&tbs, &e) != 0)
+		return MTLS_ERR_INVALID;
+	if (der_expect(&tbs, DER_INTEGER, &e) != 0 ||
+	    der_expect(&tbs, DER_SEQUENCE, &e) != 0 ||
+	    der_expect(&tbs, DER_SEQUENCE, &e) != 0)
+		return MTLS_ERR_INVALID;
+	if (issuer != NULL)
+		*issuer = e.whole;
+	if (der_expect(&tbs, DER_SEQUENCE, &e) != 0 ||
+	    der_expect(&tbs, DER_SEQUENCE, &e) != 0)
+		return MTLS_ERR_INVALID;
+	if (subject != NULL)
+		*subject = e.whole;
+	return 0;
+}
+
+static bool
+der_same(const struct der *a, const struct der *b)
+{
+	return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+static int
+b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decode base64 text (whitespace ignored, '=' padding) into out. */
+static int
+b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
+{
+	unsigned char *buf;
+	unsigned int acc = 0;
+	size_t i, o = 0;
+	int bits = 0, v, pad = 0;
+
+	if ((buf = malloc(n / 4 * 3 + 3)) == NULL)
+		return MTLS_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+		    s[i] == '\n')
+			continue;
+		if (s[i] == '=') {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || (v = b64_value((unsigned char)s[i])) < 0) {
+			free(buf);
+			return MTLS_ERR_INVALID;
+		}
+		acc = (acc << 6) | (unsigned int)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (pad > 2 || o == 0) {
+		free(buf);
+		return MTLS_ERR_INVALID;
+	}
+	*out = buf;
+	*outlen = o;
+	return 0;
+}
+
+static int
+read_file(const char *path, char **data, size_t *len, char *err,
+    size_t errsize)
+{
+	FILE *f;
+	char *buf;
+	size_t n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		return MTLS_ERR_SYSTEM;
+	}
+	if ((buf = malloc(PEM_FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		return MTLS_ERR_NOMEM;
+	}
+	n = fread(buf, 1, PEM_FILE_MAX + 1, f);
+	fclose(f);
+	if (n > PEM_FILE_MAX) {
+		free(buf);
+		snprintf(err, errsize, "%s: larger than %d bytes", path,
+		    PEM_FILE_MAX);
+		return MTLS_ERR_TOO_LARGE;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+int
+x509_pem_read(const char *path, unsigned char ***der, size_t **len,
+    char *err, size_t errsize)
+{
+	unsigned char **list = NULL, **nl, *one;
+	size_t *lens = NULL, *nlen, n = 0, flen, onelen;
+	char *data, *p, *begin, *end;
+	int rc;
+
+	if ((rc = read_file(path, &data, &flen, err, errsize)) != 0)
+		return rc;
+	for (p = data; (begin = strstr(p, PEM_BEGIN)) != NULL; p = end) {
+		begin += strlen(PEM_BEGIN);
+		if ((end = strstr(begin, PEM_END)) == NULL) {
+			snprintf(err, errsize, "%s: certificate %zu has no "
+			    "END line", path, n + 1);
+			rc = MTLS_ERR_INVALID;
+			goto fail;
+		}
+		if (n >= X509_MAX_ANCHORS) {
+			snprintf(err, errsize, "%s: more than %d certificates",
+			    path, X509_MAX_ANCHORS);
+			rc = MTLS_ERR_TOO_LARGE;
+			goto fail;
+		}
+		if ((rc = b64_decode(begin, (size_t)(end - begin), &one,
+		    &onelen)) != 0 || cert_names(one, onelen, NULL,
+		    NULL) != 0) {
+			if (rc == 0)
+				free(one);
+			snprintf(err, errsize, "%s: certificate %zu is not "
+			    "valid PEM/DER", path, n + 1);
+			rc = MTLS_ERR_INVALID;
+			goto fail;
+		}
+		nl = reallocarray(list, n + 1, sizeof(*list));
+		nlen = nl ? reallocarray(lens, n + 1, sizeof(*lens)) : NULL;
+		if (nl != NULL)
+			list = nl;
+		if (nlen == NULL) {
+			free(one);
+			rc = MTLS_ERR_NOMEM;
+			goto fail;
+		}
+		lens = nlen;
+		list[n] = one;
+		lens[n++] = onelen;
+		end += strlen(PEM_END);
+	}
+	free(data);
+	if (n == 0) {
+		snprintf(err, errsize, "%s: no PEM certificate", path);
+		free(list);
+		free(lens);
+		return MTLS_ERR_INVALID;
+	}
+	*der = list;
+	*len = lens;
+	return (int)n;
+fail:
+	free(data);
+	x509_der_list_free(list, lens, n);
+	return rc;
+}
+
+void
+x509_der_list_free(unsigned char **der, size_t *len, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(der[i]);
+	free(der);
+	free(len);
+}
+
+int
+x509_anchors_load(const char *path, struct x509_anchors **out, char *err,
+    size_t errsize)
+{
+	struct x509_anchors *a;
+	unsigned char **der;
+	size_t *len, i;
+	int n;
+
+	if ((n = x509_pem_read(path, &der, &len, err, errsize)) < 0)
+		return n;
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->a = calloc((size_t)n, sizeof(*a->a))) == NULL) {
+		free(a);
+		x509_der_list_free(der, len, (size_t)n);
+		return MTLS_ERR_NOMEM;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		struct anchor *an = &a->a[a->n++];
+
+		an->der = der[i];
+		an->len = len[i];
+		der[i] = NULL;
+		cert_names(an->der, an->len, NULL, &an->subject);
+		wc_Sha256Hash(an->der, (word32)an->len, an->sha256);
+		an->x509 = wolfSSL_X509_load_certificate_buffer(an->der,
+		    (int)an->len, WOLFSSL_FILETYPE_ASN1);
+		if (an->x509 == NULL ||
+		    (an->pkey = wolfSSL_X509_get_pubkey(an->x509)) == NULL) {
+			snprintf(err, errsize, "%s: certificate %zu cannot be "
+			    "used as a CA", path, i + 1);
+			x509_der_list_free(der, len, (size_t)n);
+			x509_anchors_free(a);
+			return MTLS_ERR_INVALID;
+		}
+	}
+	x509_der_list_free(der, len, (size_t)n);
+	*out = a;
+	return 0;
+}
+
+size_t
+x509_anchors_count(const struct x509_anchors *a)
+{
+	return a->n;
+}
+
+void
+x509_anchors_free(struct x509_anchors *a)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->n; i++) {
+		if (a->a[i].pkey != NULL)
+			wolfSSL_EVP_PKEY_free(a->a[i].pkey);
+		if (a->a[i].x509 != NULL)
+			wolfSSL_X509_free(a->a[i].x509);
+		free(a->a[i].der);
+	}
+	free(a->a);
+	free(a);
+}
+
+static bool
+signed_by(WOLFSSL_X509 *child, WOLFSSL_EVP_PKEY *pkey)
+{
+	return wolfSSL_X509_verify(child, pkey) == WOLFSSL_SUCCESS;
+}
+
+int
+x509_path(const struct x509_anchors *a, const unsigned char *const *certs,
+    const size_t *lens, size_t n, int max_intermediates, int *intermediates,
+    unsigned char issuer_sha256[IDENTITY_SHA256_LEN])
+{
+	bool used[X509_MAX_CHAIN] = { false };
+	WOLFSSL_X509 *cur = NULL, *cand;
+	WOLFSSL_EVP_PKEY *pkey;
+	struct der issuer, subject;
+	size_t i, curi = 0, found;
+	int depth = 0, rc = MTLS_ERR_NOT_FOUND;
+
+	if (n == 0 || n > X509_MAX_CHAIN)
+		return MTLS_ERR_TOO_LARGE;
+	used[0] = true;
+	cur = wolfSSL_X509_load_certificate_buffer(certs[0], (int)lens[0],
+	    WOLFSSL_FILETYPE_ASN1);
+	if (cur == NULL)
+		return MTLS_ERR_INVALID;
+	for (;;) {
+		if (cert_names(certs[curi], lens[curi], &issuer, NULL) != 0) {
+			rc = MTLS_ERR_INVALID;
+			break;
+		}
+		/* A trust anchor ends the path. */
+		for (i = 0; i < a->n; i++) {
+			if (der_same(&a->a[i].subject, &issuer) &&
+			    signed_by(cur, a->a[i].pkey)) {
+				if (curi == 0)
+					memcpy(issuer_sha256, a->a[i].sha256,
+					    IDENTITY_SHA256_LEN);
+				*intermediates = depth;
+				rc = 0;
+				goto done;
+			}
+		}
+		/* Else one of the certificates this client sent. */
+		found = n;
+		for (i = 1; i < n && found == n; i++) {
+			if (used[i] || cert_names(certs[i], lens[i], NULL,
+			    &subject) != 0 || !der_same(&subject, &issuer))
+				continue;
+			cand = wolfSSL_X509_load_certificate_buffer(certs[i],
+			    (int)lens[i], WOLFSSL_FILETYPE_ASN1);
+			if (cand == NULL)
+				continue;
+			pkey = wolfSSL_X509_get_pubkey(cand);
+			if (pkey != NULL && signed_by(cur, pkey))
+				found = i;
+			if (pkey != NULL)
+				wolfSSL_EVP_PKEY_free(pkey);
+			if (found == i) {
+				wolfSSL_X509_free(cur);
+				cur = cand;
+			} else
+				wolfSSL_X509_free(cand);
+		}
+		if (found == n)
+			break;		/* MTLS_ERR_NOT_FOUND */
+		if (curi == 0)
+			wc_Sha256Hash(certs[found], (word32)lens[found],
+			    issuer_sha256);
+		if (++depth > max_intermediates) {
+			rc = MTLS_ERR_TOO_LARGE;
+			break;
+		}
+		used[found] = true;
+		curi = found;
+	}
+done:
+	wolfSSL_X509_free(cur);
+	return rc;
+}
