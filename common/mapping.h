@@ -60,7 +60,7 @@ struct mapping_rule {
 	char			*account;	/* literal or template */
 	/* compiled by mapping_rule_compile */
 	bool			 compiled;
-	regex_t			 re;		/* MATCH_REGEX: "^(pattern)$" */
+	regex_t			 re;		/* MATCH_REGEX; must span the value */
 	size_t			 ngroups;	/* groups of the user's pattern */
 	struct template_part	*parts;
 	size_t			 nparts;
