@@ -43,8 +43,15 @@ UNIT_OBJ   := $(UNIT_SRC:.c=.o)
 LIBCOMMON  := common/libmtlscommon.a
 BINS       := mtlsd/mtlsd mtlsd/mtlsctl
 
+# pam_mtls.so: position-independent, only the common code it needs (no
+# TLS, no libconfig), and only the pam_sm_* symbols exported.
+PAM_SRC    := $(wildcard pam_mtls/*.c) common/query.c common/netaddr.c \
+	      common/bytes.c common/error.c
+PAM_OBJ    := $(PAM_SRC:.c=.pic.o)
+PAM_MODULE := pam_mtls/pam_mtls.so
+
 .PHONY: all check demo deps asan clean install
-all: $(BINS)
+all: $(BINS) $(PAM_MODULE)
 
 asan:
 	@:
@@ -54,6 +61,13 @@ deps:
 
 %.o: %.c $(wildcard common/*.h mtlsd/*.h tests/unit/*.h)
 	$(CC) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+
+%.pic.o: %.c $(wildcard common/*.h pam_mtls/*.h)
+	$(CC) $(filter-out -fPIE,$(CFLAGS)) -fPIC -c -o $@ $<
+
+$(PAM_MODULE): $(PAM_OBJ) pam_mtls/pam_mtls.map
+	$(CC) -shared $(filter-out -pie,$(LDFLAGS)) \
+	    -Wl,--version-script=pam_mtls/pam_mtls.map -o $@ $(PAM_OBJ) -lpam
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	$(AR) rcs $@ $^
@@ -68,11 +82,11 @@ tests/unit/unit_tests: $(UNIT_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBCOMMON) $(DEP_LIBS) $(CUNIT_LIBS)
 
 check: deps
-	$(MAKE) $(BINS) tests/unit/unit_tests
+	$(MAKE) $(BINS) $(PAM_MODULE) tests/unit/unit_tests
 	tests/run-tests.sh
 
 demo: deps
-	$(MAKE) $(BINS)
+	$(MAKE) $(BINS) $(PAM_MODULE)
 	tests/demo.sh
 
 install: $(BINS)
@@ -86,5 +100,5 @@ install: $(BINS)
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
-	rm -f common/*.o mtlsd/*.o tests/unit/*.o $(LIBCOMMON) $(BINS) \
-	    tests/unit/unit_tests
+	rm -f common/*.o mtlsd/*.o pam_mtls/*.o tests/unit/*.o $(LIBCOMMON) \
+	    $(BINS) $(PAM_MODULE) tests/unit/unit_tests

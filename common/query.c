@@ -158,6 +158,53 @@ query_addr(const struct token *t, char *out, size_t size)
 	return 0;
 }
 
+/*
+ * The unix-socket forms of a LOOKUP pair: the backend's listening path
+ * "unix:/path" (local) and mtlsd's end "unix:socket:[INODE]" (peer).  The
+ * request line is already known to be printable without spaces.
+ */
+static bool
+query_unix_local(const struct token *t)
+{
+	return t->len > 6 && t->len < QUERY_ADDR_MAX &&
+	    memcmp(t->p, "unix:/", 6) == 0;
+}
+
+static bool
+query_unix_peer(const struct token *t)
+{
+	size_t i, digits = 0;
+
+	if (t->len < 15 || t->len >= QUERY_ADDR_MAX ||
+	    memcmp(t->p, "unix:socket:[", 13) != 0 || t->p[t->len - 1] != ']')
+		return false;
+	for (i = 13; i < t->len - 1; i++, digits++)
+		if (t->p[i] < '0' || t->p[i] > '9')
+			return false;
+	return digits >= 1 && digits <= 20 && !(t->p[13] == '0' && digits > 1);
+}
+
+static int
+query_lookup_pair(const struct token *local, const struct token *peer,
+    struct query_request *out)
+{
+	int rc;
+
+	if (query_unix_local(local) || query_unix_peer(peer)) {
+		if (!query_unix_local(local) || !query_unix_peer(peer))
+			return MTLS_ERR_INVALID;
+		memcpy(out->addr, local->p, local->len);
+		out->addr[local->len] = '\0';
+		memcpy(out->peer, peer->p, peer->len);
+		out->peer[peer->len] = '\0';
+		return 0;
+	}
+	if ((rc = query_addr(local, out->addr, sizeof(out->addr))) != 0 ||
+	    (rc = query_addr(peer, out->peer, sizeof(out->peer))) != 0)
+		return rc;
+	return 0;
+}
+
 int
 query_request_parse(const char *line, size_t len, struct query_request *out)
 {
@@ -187,11 +234,13 @@ query_request_parse(const char *line, size_t len, struct query_request *out)
 		return MTLS_ERR_INVALID;
 
 	out->verb = vi->verb;
-	if (vi->nargs >= 1 &&
-	    (rc = query_addr(&tok[2], out->addr, sizeof(out->addr))) != 0)
-		goto fail;
-	if (vi->nargs >= 2 &&
-	    (rc = query_addr(&tok[3], out->peer, sizeof(out->peer))) != 0)
+	if (vi->verb == QUERY_LOOKUP)
+		rc = query_lookup_pair(&tok[2], &tok[3], out);
+	else if (vi->nargs == 1)
+		rc = query_addr(&tok[2], out->addr, sizeof(out->addr));
+	else
+		rc = 0;
+	if (rc != 0)
 		goto fail;
 	return 0;
  fail:

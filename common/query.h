@@ -9,7 +9,11 @@
  *	MTLS/1 STATS
  *	MTLS/1 WHOIS <addr>			client or upstream source address
  *	MTLS/1 LOOKUP <local> <peer>		by connection, as the backend sees
- *						it: its local and peer address
+ *						it: its local and peer address;
+ *						for a unix-socket upstream
+ *						"unix:/listening/path" and
+ *						"unix:socket:[INODE]" of mtlsd's
+ *						end (paths without spaces)
  *
  * A response is a status line followed by <count> record lines:
  *

@@ -61,6 +61,8 @@ struct session {
 	time_t			 since;
 	atomic_ullong		 bytes_in;	/* client to upstream */
 	atomic_ullong		 bytes_out;	/* upstream to client */
+	bool			 has_backend_uid;
+	uid_t			 backend_uid;	/* unix upstream: SO_PEERCRED */
 	struct mapping_account	*accounts;	/* from the listener's rules */
 	size_t			 naccounts;
 	struct session		*hnext;		/* table bucket chain */

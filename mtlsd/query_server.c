@@ -6,7 +6,8 @@
  * query.group (primary or supplementary group, read from the kernel).
  * Lookups that reveal a session are answered to root, or to the uid that
  * owns the backend end of that session's connection (read from the kernel
- * with sock_diag); anyone else learns nothing ("not_found").  One request
+ * with sock_diag for TCP, SO_PEERCRED of the upstream socket for unix
+ * sockets); anyone else learns nothing ("not_found").  One request
  * per connection: read one line, answer, close.
  */
 #include <sys/epoll.h>
@@ -50,6 +51,8 @@ struct snapshot {
 	char		 upstream[NETADDR_TEXT_MAX];
 	char		 upstream_local[NETADDR_TEXT_MAX];
 	bool		 tcp;
+	bool		 has_owner;	/* unix: backend uid from the kernel */
+	uid_t		 owner;
 	struct mtls_buf	 line;
 	struct snapshot	*next;
 };
@@ -225,6 +228,8 @@ snapshot_one(const struct session *s, void *arg)
 	memcpy(snap->upstream_local, s->upstream_local,
 	    sizeof(snap->upstream_local));
 	snap->tcp = strncmp(s->upstream, "unix:", 5) != 0;
+	snap->has_owner = s->has_backend_uid;
+	snap->owner = s->backend_uid;
 	query_record_init(&r);
 	rc = session_to_record(s, &r);
 	if (rc == 0)
@@ -248,9 +253,8 @@ may_see(const struct qclient *c, const struct snapshot *snap)
 
 	if (c->cred.uid == 0)
 		return true;
-	/* Unix upstreams: owner not known from the kernel yet; root only. */
 	if (!snap->tcp)
-		return false;
+		return snap->has_owner && snap->owner == c->cred.uid;
 	if (sockdiag_tcp_owner(snap->upstream, snap->upstream_local,
 	    &owner) != 0)
 		return false;

@@ -220,7 +220,8 @@ conn_connect_upstream(struct conn *c)
 {
 	const struct listener_config *lc = c->l->cfg;
 	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
+	socklen_t sl = sizeof(ss), cl;
+	struct ucred cred;
 	struct stat st;
 	int fd, one = 1;
 
@@ -242,9 +243,22 @@ conn_connect_upstream(struct conn *c)
 	 * session is in the table before the backend can accept and ask.
 	 */
 	if (lc->upstream_addr.ss.ss_family == AF_UNIX) {
-		/* Unnamed: name our end by its inode, as /proc/PID/fd does. */
-		if (fstat(fd, &st) == -1)
-			st.st_ino = 0;
+		/*
+		 * Unnamed: name our end by its inode, as /proc/PID/fd does.
+		 * A unix connect completes at once; the backend's uid (the
+		 * owner of the other end, for query access) comes from the
+		 * kernel.
+		 */
+		cl = sizeof(cred);
+		if (fstat(fd, &st) == -1 || getsockopt(fd, SOL_SOCKET,
+		    SO_PEERCRED, &cred, &cl) == -1) {
+			int e = errno;
+			close(fd);
+			c->ufd = -1;
+			return -e;
+		}
+		c->s.has_backend_uid = true;
+		c->s.backend_uid = cred.uid;
 		snprintf(c->s.upstream_local, sizeof(c->s.upstream_local),
 		    "unix:socket:[%lu]", (unsigned long)st.st_ino);
 	} else if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||

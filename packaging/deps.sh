@@ -9,14 +9,21 @@
 set -eu
 
 # pkg-config modules the build links against.
-PC_MODULES="wolfssl libconfig pam cunit"
+PC_MODULES="wolfssl libconfig pam cunit libpamtest"
 # Commands the build and the tests run.
-TOOLS="cc make pkg-config openssl curl node python3"
+TOOLS="cc make pkg-config openssl curl node python3 ssh valgrind"
 
 APT_PACKAGES="build-essential pkg-config libwolfssl-dev libconfig-dev libpam0g-dev \
-libcunit1-dev openssl curl nodejs python3 python3-cryptography procps iproute2"
+libcunit1-dev libpam-wrapper libpamtest0-dev openssl curl nodejs python3 \
+python3-cryptography procps iproute2 openssh-client openssh-server valgrind"
 DNF_PACKAGES="gcc make pkgconf-pkg-config wolfssl-devel libconfig-devel pam-devel \
-CUnit-devel openssl curl nodejs python3 python3-cryptography procps-ng iproute"
+CUnit-devel pam_wrapper libpamtest-devel openssl curl nodejs python3 \
+python3-cryptography procps-ng iproute openssh-clients openssh-server valgrind"
+
+# pam_wrapper's preload library, found through the dynamic linker's cache.
+pam_wrapper_lib() {
+	ldconfig -p 2>/dev/null | awk '/libpam_wrapper\.so/ { print $NF; exit }' | grep .
+}
 
 missing() {
 	for tool in $TOOLS; do
@@ -26,6 +33,8 @@ missing() {
 		pkg-config --exists "$mod" 2>/dev/null || { echo "missing pkg-config module: $mod"; return 0; }
 	done
 	python3 -c 'import cryptography' 2>/dev/null || { echo "missing python3 module: cryptography"; return 0; }
+	[ -x /usr/sbin/sshd ] || { echo "missing /usr/sbin/sshd (openssh-server)"; return 0; }
+	pam_wrapper_lib >/dev/null || { echo "missing libpam_wrapper.so"; return 0; }
 	return 1
 }
 

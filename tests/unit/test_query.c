@@ -99,6 +99,47 @@ test_request_lookup(void)
 	CU_ASSERT_STRING_EQUAL(out.peer, "[::1]:40000");
 }
 
+/* Unix-socket upstreams: the listening path and mtlsd's end by inode. */
+static void
+test_request_lookup_unix(void)
+{
+	struct query_request req, out;
+	char line[QUERY_REQUEST_MAX + 1];
+
+	memset(&req, 0, sizeof(req));
+	req.verb = QUERY_LOOKUP;
+	strcpy(req.addr, "unix:/run/svc.sock");
+	strcpy(req.peer, "unix:socket:[123456]");
+	req_roundtrip(&req, &out, line, sizeof(line));
+	CU_ASSERT_STRING_EQUAL(line,
+	    "MTLS/1 LOOKUP unix:/run/svc.sock unix:socket:[123456]\n");
+	CU_ASSERT_STRING_EQUAL(out.addr, "unix:/run/svc.sock");
+	CU_ASSERT_STRING_EQUAL(out.peer, "unix:socket:[123456]");
+
+	/* Both ends unix or both inet, never mixed. */
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 LOOKUP unix:/run/svc.sock "
+	    "127.0.0.1:22"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 LOOKUP 127.0.0.1:22 "
+	    "unix:socket:[1]"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 LOOKUP unix:run/svc.sock "
+	    "unix:socket:[1]"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 LOOKUP unix:/ unix:socket:[1]"),
+	    MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 LOOKUP unix:/s unix:socket:[]"),
+	    MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 LOOKUP unix:/s unix:socket:[12a]"),
+	    MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 LOOKUP unix:/s unix:socket:[012]"),
+	    MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 LOOKUP unix:/s unix:socket:[1"),
+	    MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 LOOKUP unix:/s "
+	    "unix:socket:[123456789012345678901]"), MTLS_ERR_INVALID);
+	/* WHOIS stays inet only. */
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 WHOIS unix:/run/svc.sock"),
+	    MTLS_ERR_INVALID);
+}
+
 static void
 test_request_canonical(void)
 {
@@ -670,6 +711,7 @@ unit_register_query(void)
 	CU_add_test(s, "request sessions/stats", test_request_sessions_stats);
 	CU_add_test(s, "request whois", test_request_whois);
 	CU_add_test(s, "request lookup", test_request_lookup);
+	CU_add_test(s, "request lookup unix", test_request_lookup_unix);
 	CU_add_test(s, "request canonical addresses", test_request_canonical);
 	CU_add_test(s, "request rejects malformed", test_request_reject);
 	CU_add_test(s, "request format rejects", test_request_format_reject);
