@@ -132,85 +132,18 @@ pki_line(const char *name)
 	return (char *)p;
 }
 
-static int
-b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * The DER of the first "CERTIFICATE" block in a PEM text, or NULL.  A
- * small strict base64 decoder: whitespace skipped, '=' only at the end.
- */
-static unsigned char *
-pem_to_der(const char *pem, size_t *lenp)
-{
-	static const char begin[] = "-----BEGIN CERTIFICATE-----";
-	static const char end[] = "-----END CERTIFICATE-----";
-	const char *p, *q;
-	unsigned char *out;
-	unsigned long acc = 0;
-	size_t n = 0, bits = 0, pad = 0;
-	int v;
-
-	if ((p = strstr(pem, begin)) == NULL)
-		return NULL;
-	p += sizeof(begin) - 1;
-	if ((q = strstr(p, end)) == NULL)
-		return NULL;
-	if ((out = malloc((size_t)(q - p) / 4 * 3 + 3)) == NULL)
-		return NULL;
-	for (; p < q; p++) {
-		if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
-			continue;
-		if (*p == '=') {
-			pad++;
-			continue;
-		}
-		if (pad > 0 || (v = b64_value((unsigned char)*p)) < 0)
-			goto bad;
-		acc = (acc << 6) | (unsigned long)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (unsigned char)(acc >> bits);
-			acc &= (1UL << bits) - 1;
-		}
-	}
-	if (pad > 2 || n == 0)
-		goto bad;
-	*lenp = n;
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
-/* The DER of PKI certificate NAME.crt (converted in C from PEM). */
+/* The DER of PKI certificate NAME.crt (read by x509_pem_read). */
 static unsigned char *
 pki_cert(const char *name, size_t *lenp)
 {
-	char file[256];
-	unsigned char *pem, *der;
-	size_t len;
+	char path[512];
+	unsigned char *der;
 
-	snprintf(file, sizeof(file), "%s.crt", name);
-	if ((pem = pki_file(file, &len)) == NULL)
+	if (pki_dir() == NULL)
 		return NULL;
-	der = pem_to_der((const char *)pem, lenp);
-	free(pem);
-	if (der == NULL)
-		FAILF("%s: no PEM certificate", file);
+	snprintf(path, sizeof(path), "%s/%s.crt", pki_dir(), name);
+	if ((der = unit_pem_cert(path, lenp)) == NULL)
+		FAILF("%s.crt: no PEM certificate", name);
 	return der;
 }
 

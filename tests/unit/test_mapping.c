@@ -19,7 +19,6 @@
  */
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -118,71 +117,15 @@ pki_text(const char *name)
 }
 
 /*
- * Decode the base64 body of the first certificate of a PEM text into a
- * fresh buffer.  Four characters make three bytes; whitespace is skipped
- * and '=' may only pad the last quantum.
- */
-static unsigned char *
-pem_cert_der(const char *pem, size_t *lenp)
-{
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char *start, *stop, *s, *pos;
-	unsigned char *der;
-	unsigned int quad[4];
-	size_t n = 0, q = 0, pads = 0;
-
-	if ((start = strstr(pem, "-----BEGIN CERTIFICATE-----")) == NULL)
-		return NULL;
-	start = strchr(start, '\n');
-	if (start == NULL ||
-	    (stop = strstr(start, "-----END CERTIFICATE-----")) == NULL)
-		return NULL;
-	if ((der = malloc((size_t)(stop - start) * 3 / 4 + 4)) == NULL)
-		return NULL;
-	for (s = start; s < stop; s++) {
-		if (isspace((unsigned char)*s))
-			continue;
-		if (*s == '=') {
-			quad[q++] = 0;
-			pads++;
-		} else if (pads > 0 || *s == '\0' ||
-		    (pos = strchr(alphabet, *s)) == NULL)
-			goto bad;
-		else
-			quad[q++] = (unsigned int)(pos - alphabet);
-		if (q < 4)
-			continue;
-		if (pads > 2)
-			goto bad;
-		der[n++] = (unsigned char)(quad[0] << 2 | quad[1] >> 4);
-		if (pads < 2)
-			der[n++] = (unsigned char)((quad[1] & 0xf) << 4 |
-			    quad[2] >> 2);
-		if (pads < 1)
-			der[n++] = (unsigned char)((quad[2] & 0x3) << 6 |
-			    quad[3]);
-		q = 0;
-	}
-	if (q != 0 || n == 0)
-		goto bad;
-	*lenp = n;
-	return der;
-bad:
-	free(der);
-	return NULL;
-}
-
-/*
- * Parse a PKI certificate into id: "NAME" reads NAME.crt (PEM, decoded
- * here), "NAME.der" reads DER as is.  0, or -1 after recording a failure.
+ * Parse a PKI certificate into id: "NAME" reads NAME.crt (PEM),
+ * "NAME.der" reads DER as is.  0, or -1 after recording a failure.
  */
 static int
 cert_identity(const char *name, struct identity *id)
 {
-	char file[256], err[256] = "";
-	unsigned char *raw, *der;
-	size_t len, derlen, nl = strlen(name);
+	char file[512], err[256] = "";
+	unsigned char *der;
+	size_t derlen, nl = strlen(name);
 	int rc;
 
 	memset(id, 0, sizeof(*id));
@@ -190,12 +133,8 @@ cert_identity(const char *name, struct identity *id)
 		if ((der = pki_read(name, &derlen)) == NULL)
 			return -1;
 	} else {
-		snprintf(file, sizeof(file), "%s.crt", name);
-		if ((raw = pki_read(file, &len)) == NULL)
-			return -1;
-		der = pem_cert_der((const char *)raw, &derlen);
-		free(raw);
-		if (der == NULL) {
+		snprintf(file, sizeof(file), "%s/%s.crt", unit_pki_dir(), name);
+		if ((der = unit_pem_cert(file, &derlen)) == NULL) {
 			MFAIL("%s: no PEM certificate in it", file);
 			return -1;
 		}

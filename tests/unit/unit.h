@@ -5,6 +5,8 @@
 #ifndef MTLS_UNIT_H
 #define MTLS_UNIT_H
 
+#include <stddef.h>
+
 #include <CUnit/CUnit.h>
 
 void	 unit_register_config(void);
@@ -18,5 +20,11 @@ void	 unit_register_mapping(void);
  * MTLS_TEST_PKI); NULL when unset.  Tests that need it fail when absent.
  */
 const char *unit_pki_dir(void);
+
+/*
+ * The DER of the first certificate in a PEM file (through the project's
+ * own reader, x509_pem_read), malloc'd; NULL when unreadable or not PEM.
+ */
+unsigned char *unit_pem_cert(const char *path, size_t *len);
 
 #endif

@@ -8,11 +8,29 @@
 #include <CUnit/Basic.h>
 
 #include "unit.h"
+#include "x509.h"
 
 const char *
 unit_pki_dir(void)
 {
 	return getenv("MTLS_TEST_PKI");
+}
+
+unsigned char *
+unit_pem_cert(const char *path, size_t *len)
+{
+	unsigned char **der, *first;
+	size_t *lens;
+	char err[256];
+	int n;
+
+	if ((n = x509_pem_read(path, &der, &lens, err, sizeof(err))) < 1)
+		return NULL;
+	first = der[0];
+	*len = lens[0];
+	der[0] = NULL;
+	x509_der_list_free(der, lens, (size_t)n);
+	return first;
 }
 
 int
