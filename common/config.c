@@ -136,7 +136,7 @@ struct config_key {
 	L("listeners.client_ca", KT_PATH, client_ca, 0, NULL,		\
 	    0, 0, 0, KF_REQUIRED)					\
 	L("listeners.verify_depth", KT_INT, verify_depth, 0, NULL,	\
-	    4, 1, 16, 0)						\
+	    4, 1, 8, 0)						\
 	L("listeners.tls_min_version", KT_TLSVER, tls_min_version, 0,	\
 	    "1.2", 0, 0, 0, 0)						\
 	L("listeners.require_client_auth_eku", KT_BOOL,		\

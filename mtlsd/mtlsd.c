@@ -74,7 +74,11 @@ warn_unpinned(struct mtlsd *d)
 		if (anchors < 2)
 			continue;
 		for (j = 0; j < set->nrules; j++) {
-			if (set->rules[j].has_issuer_pin)
+			/* A fingerprint of the certificate or its key already
+			 * names one certificate, whoever issued it. */
+			if (set->rules[j].has_issuer_pin ||
+			    strcmp(set->rules[j].field, "cert.sha256") == 0 ||
+			    strcmp(set->rules[j].field, "spki.sha256") == 0)
 				continue;
 			log_warnx("%s:%d: warning: mapping \"%s\" rule \"%s\" "
 			    "has no issuer pin, and listener \"%s\" trusts %zu "
@@ -197,6 +201,9 @@ detach(void)
 	close(p[0]);
 	if (setsid() == -1)
 		fatal("setsid");
+	/* Keep no directory busy (every path in the configuration is absolute). */
+	if (chdir("/") == -1)
+		fatal("chdir /");
 	log_startup_stderr(1);
 	return p[1];
 }

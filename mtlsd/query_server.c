@@ -68,6 +68,20 @@ struct qserver {
 
 static struct qserver qs;
 
+/* Does something still accept connections on this socket? */
+static bool
+socket_in_use(const struct sockaddr_un *sun)
+{
+	int fd;
+	bool used;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	used = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return used;
+}
+
 /*
  * The socket's directory: created (root-owned, 0755) when missing, as
  * systemd's RuntimeDirectory would; pam_mtls refuses a socket in a
@@ -123,6 +137,11 @@ query_open(struct mtlsd *d, char *err, size_t errsize)
 		if (!S_ISSOCK(st.st_mode)) {
 			snprintf(err, errsize, "query socket %s exists and is "
 			    "not a socket", path);
+			return MTLS_ERR_CONFIG;
+		}
+		if (socket_in_use(&sun)) {
+			snprintf(err, errsize, "query socket %s is in use: is "
+			    "another mtlsd running?", path);
 			return MTLS_ERR_CONFIG;
 		}
 		unlink(path);

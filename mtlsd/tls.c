@@ -19,6 +19,8 @@
 #include "x509.h"
 
 #define TLS_DETAIL_MAX	160
+/* wolfSSL's MAX_CHAIN_DEPTH: certificates above the leaf it will process */
+#define TLS_LIBRARY_MAX_DEPTH	9
 /* ex_data slot of a WOLFSSL that points back at its struct tls_conn */
 #define TLS_EXDATA_CONN	0
 
@@ -307,9 +309,10 @@ tls_ctx_new(const struct listener_config *lc, const char *conf_file,
 	    WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	/*
 	 * Our path check enforces verify_depth exactly; the library's own
-	 * limit only needs to let such a chain through to it.
+	 * limit is opened up to its maximum so that it never refuses first
+	 * (a client may send more CA certificates than its path needs).
 	 */
-	wolfSSL_CTX_set_verify_depth(t->ctx, lc->verify_depth + 1);
+	wolfSSL_CTX_set_verify_depth(t->ctx, TLS_LIBRARY_MAX_DEPTH);
 	/*
 	 * No resumption: a resumed handshake carries no client certificate
 	 * to verify, and every session must be backed by a full verification.

@@ -268,7 +268,7 @@ ssh_login() {
 	if [ -n "$direct" ]; then
 		target=(-p "$SSHD_PORT" "$user@127.0.0.1")
 	else
-		target=(-o "ProxyCommand=openssl s_client -quiet -verify_return_error -connect 127.0.0.1:$P_SSH -servername localhost -CAfile $PKI/ca.crt -cert $PKI/$cert.crt -key $PKI/$cert.key"
+		target=(-o "ProxyCommand=openssl s_client -quiet -verify_return_error -verify_hostname localhost -connect 127.0.0.1:$P_SSH -servername localhost -CAfile $PKI/ca.crt -cert $PKI/$cert.crt -key $PKI/$cert.key"
 		    "$user@mtlsd-test")
 	fi
 	# shellcheck disable=SC2016 # $MTLS_SUBJECT is the remote shell's

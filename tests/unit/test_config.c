@@ -429,7 +429,7 @@ test_edges_accepted(void)
 	    "accounts = { min_uid = 0; };\n"
 	    "log = { facility = \"daemon\"; level = \"err\"; };\n"
 	    LST("0.0.0.0:1", "127.0.0.1:65535",
-	    "verify_depth = 16; idle_timeout = 604800;\n"
+	    "verify_depth = 8; idle_timeout = 604800;\n"
 	    "handshake_timeout = 3600; max_connections = 1000000;\n"),
 	    &cfg, err, sizeof(err));
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -438,7 +438,7 @@ test_edges_accepted(void)
 	CU_ASSERT_EQUAL(cfg.accounts_min_uid, 0);
 	CU_ASSERT_EQUAL(cfg.log_facility, LOG_DAEMON);
 	CU_ASSERT_EQUAL(cfg.log_level, LOGLVL_ERR);
-	CU_ASSERT_EQUAL(cfg.listeners[0].verify_depth, 16);
+	CU_ASSERT_EQUAL(cfg.listeners[0].verify_depth, 8);
 	CU_ASSERT_EQUAL(cfg.listeners[0].idle_timeout, 604800);
 	CU_ASSERT_EQUAL(cfg.listeners[0].handshake_timeout, 3600);
 	CU_ASSERT_EQUAL(cfg.listeners[0].max_connections, 1000000);
@@ -794,7 +794,7 @@ test_err_range(void)
 {
 	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
 	    "    verify_depth = 40;\n"), 7,
-	    "listener \"ssh\": verify_depth must be between 1 and 16 "
+	    "listener \"ssh\": verify_depth must be between 1 and 8 "
 	    "(got 40)");
 	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
 	    "    handshake_timeout = 0;\n"), 7, "handshake_timeout");
