@@ -31,6 +31,7 @@ endif
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CUNIT_LIBS = $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null)
+PAMTEST_LIBS = $(shell $(PKG_CONFIG) --libs libpamtest 2>/dev/null)
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:.c=.o)
@@ -81,8 +82,13 @@ mtlsd/mtlsctl: $(CTL_OBJ) $(LIBCOMMON)
 tests/unit/unit_tests: $(UNIT_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBCOMMON) $(DEP_LIBS) $(CUNIT_LIBS)
 
+# The PAM module's tests: libpamtest under pam_wrapper (tests/pam/run.sh).
+tests/pam/test_pam: tests/pam/test_pam.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ tests/pam/test_pam.o $(LIBCOMMON) \
+	    $(PAMTEST_LIBS) -lpam -ldl
+
 check: deps
-	$(MAKE) $(BINS) $(PAM_MODULE) tests/unit/unit_tests
+	$(MAKE) $(BINS) $(PAM_MODULE) tests/unit/unit_tests tests/pam/test_pam
 	tests/run-tests.sh
 
 demo: deps

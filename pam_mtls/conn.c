@@ -30,7 +30,7 @@
 
 /* The inode of the peer of our unix socket inode, from the kernel. */
 static int
-unix_peer_inode(ino_t ino, unsigned long *peer)
+unix_peer_inode(ino_t ino, uint64_t deadline, unsigned long *peer)
 {
 	struct {
 		struct nlmsghdr		nlh;
@@ -40,8 +40,9 @@ unix_peer_inode(ino_t ino, unsigned long *peer)
 		struct nlmsghdr	nlh;
 		char		buf[4096];
 	} resp;
-	struct timeval tv = { 1, 0 };
+	struct timeval tv;
 	struct unix_diag_msg *dm;
+	uint64_t now = mtls_now_ms(), left;
 	struct nlmsghdr *h;
 	struct rtattr *rta;
 	ssize_t n;
@@ -57,6 +58,12 @@ unix_peer_inode(ino_t ino, unsigned long *peer)
 	msg.req.udiag_show = UDIAG_SHOW_PEER;
 	msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0U;
 
+	/* The kernel answers at once; still, never past the deadline. */
+	if (now >= deadline)
+		return -1;
+	left = deadline - now;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
 	if ((fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
 	    NETLINK_SOCK_DIAG)) == -1)
 		return -1;
@@ -90,8 +97,19 @@ done:
 	return rc;
 }
 
+/* Can the query protocol carry this address (printable, no spaces)? */
+static bool
+carriable(const char *addr)
+{
+	for (; *addr != '\0'; addr++)
+		if ((unsigned char)*addr <= 0x20 ||
+		    (unsigned char)*addr >= 0x7f)
+			return false;
+	return true;
+}
+
 int
-mtls_candidate_from_fd(int fd, struct candidate *c)
+mtls_candidate_from_fd(int fd, uint64_t deadline, struct candidate *c)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
@@ -134,12 +152,12 @@ mtls_candidate_from_fd(int fd, struct candidate *c)
 	len = sizeof(ss);
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return -1;		/* not connected */
-	if (unix_peer_inode(st.st_ino, &peer) != 0)
-		return -1;
 	len = sizeof(ss);
-	getsockname(fd, (struct sockaddr *)&ss, &len);
-	if (netaddr_format((struct sockaddr *)&ss, len, c->local,
-	    sizeof(c->local)) != 0 || strchr(c->local, ' ') != NULL)
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    netaddr_format((struct sockaddr *)&ss, len, c->local,
+	    sizeof(c->local)) != 0 || !carriable(c->local))
+		return -1;
+	if (unix_peer_inode(st.st_ino, deadline, &peer) != 0)
 		return -1;
 	snprintf(c->peer, sizeof(c->peer), "unix:socket:[%lu]", peer);
 	return 0;
@@ -175,7 +193,8 @@ seen(const struct candidate *out, size_t n, const struct candidate *c)
 
 int
 mtls_candidates(pam_handle_t *pamh, const struct mtls_opts *o,
-    struct candidate *out, size_t max, char *why, size_t whysize)
+    uint64_t deadline, struct candidate *out, size_t max, char *why,
+    size_t whysize)
 {
 	struct candidate c;
 	struct dirent *de;
@@ -193,7 +212,7 @@ mtls_candidates(pam_handle_t *pamh, const struct mtls_opts *o,
 	}
 	if (fd >= 0) {
 		/* Named explicitly: it must be a usable socket. */
-		if (mtls_candidate_from_fd(fd, &out[0]) != 0) {
+		if (mtls_candidate_from_fd(fd, deadline, &out[0]) != 0) {
 			snprintf(why, whysize, "fd %d is not a connected TCP "
 			    "or unix stream socket", fd);
 			return -1;
@@ -207,7 +226,8 @@ mtls_candidates(pam_handle_t *pamh, const struct mtls_opts *o,
 	while ((de = readdir(dir)) != NULL) {
 		if ((fd = parse_fd(de->d_name)) < 0 || fd == dirfd(dir))
 			continue;
-		if (mtls_candidate_from_fd(fd, &c) != 0 || seen(out, n, &c))
+		if (mtls_candidate_from_fd(fd, deadline, &c) != 0 ||
+		    seen(out, n, &c))
 			continue;
 		if (n == max) {
 			closedir(dir);

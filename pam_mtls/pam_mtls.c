@@ -187,6 +187,25 @@ show(const struct mtls_bytes *b, char *out, size_t size)
 	out[n] = '\0';
 }
 
+/*
+ * A value for inside the double quotes of a log line: '"' and '\\' are
+ * escaped and other bytes outside printable ASCII shown as '?', so no
+ * value (a user name chosen by the client, a subject) can fake a field.
+ */
+static void
+show_quoted(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; s != NULL && *s != '\0' && n + 3 < size; s++) {
+		if (*s == '"' || *s == '\\')
+			out[n++] = '\\';
+		out[n++] = (unsigned char)*s >= 0x20 &&
+		    (unsigned char)*s < 0x7f ? *s : '?';
+	}
+	out[n] = '\0';
+}
+
 static int
 status_to_pam(enum mtls_status st)
 {
@@ -219,8 +238,8 @@ find_session(pam_handle_t *pamh, const struct mtls_opts *o,
 
 	memset(f, 0, sizeof(*f));
 	why[0] = '\0';
-	n = mtls_candidates(pamh, o, cand, PAM_MTLS_MAX_CANDIDATES, why,
-	    sizeof(why));
+	n = mtls_candidates(pamh, o, deadline, cand, PAM_MTLS_MAX_CANDIDATES,
+	    why, sizeof(why));
 	if (n < 0) {
 		pam_syslog(pamh, LOG_ERR, "%s: %s", stage, why);
 		return PAM_AUTHINFO_UNAVAIL;
@@ -312,18 +331,21 @@ static void
 log_decision(pam_handle_t *pamh, int prio, const char *stage,
     const char *user, const struct found *f, const char *result)
 {
-	char subject[SHOW_MAX], serial[80], sha[100], listener[80], id[40];
+	char subject[SHOW_MAX], quoted[2 * SHOW_MAX], who[2 * SHOW_MAX],
+	    serial[80], sha[100], listener[80], id[40];
 
 	show(query_record_get(&f->rec, "subject", 0), subject,
 	    sizeof(subject));
+	show_quoted(subject, quoted, sizeof(quoted));
+	show_quoted(user ? user : "", who, sizeof(who));
 	show(query_record_get(&f->rec, "serial", 0), serial, sizeof(serial));
 	show(query_record_get(&f->rec, "sha256", 0), sha, sizeof(sha));
 	show(query_record_get(&f->rec, "listener", 0), listener,
 	    sizeof(listener));
 	show(query_record_get(&f->rec, "id", 0), id, sizeof(id));
-	pam_syslog(pamh, prio, "%s %s: user=%s subject=\"%s\" serial=%s "
-	    "sha256=%s listener=%s session=%s", stage, result,
-	    user ? user : "-", subject, serial, sha, listener, id);
+	pam_syslog(pamh, prio, "%s %s: user=\"%s\" subject=\"%s\" serial=%s "
+	    "sha256=%s listener=%s session=%s", stage, result, who, quoted,
+	    serial, sha, listener, id);
 }
 
 /*
@@ -509,12 +531,15 @@ pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 	(void)flags;
 	if (parse_args(pamh, argc, argv, &o) != 0)
 		return PAM_SERVICE_ERR;
-	if ((user = pam_user(pamh)) == NULL)
+	if ((user = pam_user(pamh)) == NULL) {
+		pam_syslog(pamh, LOG_NOTICE, "session: no user name");
 		return PAM_SESSION_ERR;
+	}
 	if ((rc = find_session(pamh, &o, "session", &f)) != PAM_SUCCESS)
 		return PAM_SESSION_ERR;
-	if (!has_account(&f, user)) {
+	if (!has_account(&f, user) || cert_expired(&f)) {
 		log_decision(pamh, LOG_NOTICE, "session", user, &f,
+		    cert_expired(&f) ? "refused: certificate expired" :
 		    "refused: certificate does not map to this user");
 		query_record_free(&f.rec);
 		return PAM_SESSION_ERR;
@@ -554,10 +579,12 @@ pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 PAM_EXTERN int
 pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
+	struct mtls_opts o;
+
 	(void)flags;
-	(void)argc;
-	(void)argv;
-	pam_syslog(pamh, LOG_NOTICE, "password: certificates are not "
-	    "changed through PAM");
+	/* Parsed only so that a wrong argument is reported here too. */
+	if (parse_args(pamh, argc, argv, &o) == 0)
+		pam_syslog(pamh, LOG_NOTICE, "password: certificates are not "
+		    "changed through PAM");
 	return PAM_SERVICE_ERR;
 }

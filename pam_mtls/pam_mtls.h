@@ -75,9 +75,13 @@ uint64_t	 mtls_now_ms(void);
  * process.  Returns how many were found (0..max) or -1 with why set.
  */
 int		 mtls_candidates(pam_handle_t *pamh, const struct mtls_opts *o,
-		    struct candidate *out, size_t max, char *why,
-		    size_t whysize);
-/* One socket as a candidate: 0, or -1 when it cannot be one. */
-int		 mtls_candidate_from_fd(int fd, struct candidate *c);
+		    uint64_t deadline, struct candidate *out, size_t max,
+		    char *why, size_t whysize);
+/*
+ * One socket as a candidate: 0, or -1 when it cannot be one (not a
+ * connected stream socket, or an address the protocol cannot carry).
+ */
+int		 mtls_candidate_from_fd(int fd, uint64_t deadline,
+		    struct candidate *c);
 
 #endif

@@ -64,22 +64,22 @@ documented=$(awk '
 	inopts && /^\.It[[:space:]]+Cm[[:space:]]/ { print $3 }' \
 	"$PAM_MAN" 2>/dev/null | sort -u)
 
-echo "arguments in args_table: $(printf '%s\n' "$table" | tr '\n' ' ')"
-echo "arguments under OPTIONS: $(printf '%s\n' "$documented" | tr '\n' ' ')"
+echo "arguments in args_table: $(printf '%s\n' "$table" | tr '\n' ' ' | sed 's/ $//')"
+echo "arguments under OPTIONS: $(printf '%s\n' "$documented" | tr '\n' ' ' | sed 's/ $//')"
 
 if [ -z "$table" ]; then
 	fail args_table_found "no argument names found in args_table of ${PAM_SRC#"$MTLS_TOP"/} (did its layout change? update this script)"
 else
 	pass args_table_found
 	undocumented=$(comm -23 <(printf '%s\n' "$table") \
-	    <(printf '%s\n' "$documented") | tr '\n' ' ')
+	    <(printf '%s\n' "$documented") | tr '\n' ' ' | sed 's/ $//')
 	if [ -z "$undocumented" ]; then
 		pass args_documented
 	else
 		fail args_documented "arguments of pam_mtls.so without an \".It Cm NAME\" entry under OPTIONS in pam_mtls/pam_mtls.8: $undocumented"
 	fi
 	unknown=$(comm -13 <(printf '%s\n' "$table") \
-	    <(printf '%s\n' "$documented") | tr '\n' ' ')
+	    <(printf '%s\n' "$documented") | tr '\n' ' ' | sed 's/ $//')
 	if [ -z "$unknown" ]; then
 		pass args_exist
 	else

@@ -68,6 +68,7 @@
 #define FAKE_GIVE_UP_MS	20000	/* a silent fake closes after this */
 #define WAIT_MS		10000
 
+#define SUN_MAX		sizeof(((struct sockaddr_un *)0)->sun_path)
 #define PRINTFLIKE(a, b) __attribute__((format(printf, a, b)))
 
 /* ------------------------------------------------------------ globals */
@@ -104,21 +105,16 @@ static char alice_subject[512], alice_serial[128], alice_issuer[512],
 
 /* ------------------------------------------------------------ results */
 
-static void PRINTFLIKE(3, 4)
-result(const char *kind, const char *name, const char *fmt, ...)
+static void
+result(const char *kind, const char *name, const char *text)
 {
-	char why[1024] = "";
-	va_list ap;
+	char why[1024];
 	char *p;
 
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(why, sizeof(why), fmt, ap);
-		va_end(ap);
-		for (p = why; *p != '\0'; p++)
-			if (*p == '\n' || *p == '\t' || *p == '\r')
-				*p = ' ';
-	}
+	snprintf(why, sizeof(why), "%s", text);
+	for (p = why; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\t' || *p == '\r')
+			*p = ' ';
 	printf("%s pam/%s%s%s\n", kind, name, why[0] ? ": " : "", why);
 	fflush(stdout);
 	fprintf(stderr, "==== %s pam/%s%s%s\n", kind, name, why[0] ? ": " : "",
@@ -129,7 +125,7 @@ static void
 pass(const char *name)
 {
 	npass++;
-	result("PASS", name, NULL);
+	result("PASS", name, "");
 }
 
 static void PRINTFLIKE(2, 3)
@@ -142,7 +138,7 @@ fail(const char *name, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	nfail++;
-	result("FAIL", name, "%s", why);
+	result("FAIL", name, why);
 }
 
 static void PRINTFLIKE(2, 3)
@@ -155,7 +151,7 @@ skip(const char *name, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	nskip++;
-	result("SKIP", name, "%s", why);
+	result("SKIP", name, why);
 }
 
 static void PRINTFLIKE(1, 2)
@@ -362,8 +358,9 @@ paths_init(void)
 	path_join(u_sock, sizeof(u_sock), u_dir, "backend.sock");
 	path_join(conf_path, sizeof(conf_path), rundir, "mtlsd.conf");
 	path_join(capture_path, sizeof(capture_path), rundir, "capture");
-	if (strlen(q_sock) >= sizeof(((struct sockaddr_un *)0)->sun_path) ||
-	    strlen(u_sock) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+	if (strlen(q_sock) >= SUN_MAX || strlen(u_sock) >= SUN_MAX ||
+	    strlen(f_sock) >= SUN_MAX || strlen(o_sock) >= SUN_MAX ||
+	    strlen(w_sock) >= SUN_MAX) {
 		fprintf(stderr, "RUNDIR %s is too long for unix sockets\n",
 		    rundir);
 		exit(2);
@@ -453,7 +450,7 @@ service_args(const struct service *s, char *out, size_t size)
 static int
 write_services(const char *svcdir)
 {
-	char path[PATH_MAX], args[2048];
+	char path[PATH_MAX], args[PATH_MAX + 512];
 	size_t i;
 	FILE *f;
 
@@ -749,6 +746,19 @@ spawn(char *const argv[], int in_fd, const char *out_path)
 
 /* ----------------------------------------------------------- sockets */
 
+/* A unix socket address for path (paths_init checked the lengths). */
+static void
+sun_set(struct sockaddr_un *sun, const char *path)
+{
+	size_t len = strlen(path);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (len >= sizeof(sun->sun_path))
+		len = sizeof(sun->sun_path) - 1;
+	memcpy(sun->sun_path, path, len);
+}
+
 static int
 tcp_listen(uint16_t *port)
 {
@@ -791,9 +801,7 @@ unix_listen(const char *path, mode_t mode)
 	struct sockaddr_un sun;
 	int fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	sun_set(&sun, path);
 	unlink(path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
@@ -1094,9 +1102,7 @@ fake_start(struct fake *fk, const char *path, enum fake_mode mode,
 		signal(SIGPIPE, SIG_IGN);
 		close(ready[0]);
 		close(rep[0]);
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+		sun_set(&sun, path);
 		unlink(path);
 		if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
 		    0)) == -1 ||
@@ -2001,9 +2007,7 @@ test_mtlsd(void)
 		struct sockaddr_un sun;
 		int fd;
 
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", q_sock);
+		sun_set(&sun, q_sock);
 		unlink(q_sock);
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
 		    0)) == -1 ||
