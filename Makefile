@@ -95,15 +95,21 @@ demo: deps
 	$(MAKE) $(BINS) $(PAM_MODULE)
 	tests/demo.sh
 
-install: $(BINS)
+# PAM modules live in libpam's own directory: /lib/<multiarch>/security on
+# Debian, /usr/lib64/security on Fedora; override with PAM_MODULE_DIR=.
+PAM_MODULE_DIR ?= $(shell $(PKG_CONFIG) --variable=libdir pam 2>/dev/null)/security
+
+install: $(BINS) $(PAM_MODULE)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 mtlsd/mtlsd $(DESTDIR)$(PREFIX)/sbin/mtlsd
 	install -m 0755 mtlsd/mtlsctl $(DESTDIR)$(PREFIX)/bin/mtlsctl
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 mtlsd/mtlsd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 0644 mtlsd/mtlsd.8 mtlsd/mtlsctl.8 \
+	install -m 0644 mtlsd/mtlsd.8 mtlsd/mtlsctl.8 pam_mtls/pam_mtls.8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(PAM_MODULE_DIR)
+	install -m 0644 $(PAM_MODULE) $(DESTDIR)$(PAM_MODULE_DIR)/pam_mtls.so
 
 clean:
 	rm -f common/*.o mtlsd/*.o pam_mtls/*.o tests/unit/*.o $(LIBCOMMON) \
