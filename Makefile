@@ -83,9 +83,11 @@ tests/unit/unit_tests: $(UNIT_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBCOMMON) $(DEP_LIBS) $(CUNIT_LIBS)
 
 # The PAM module's tests: libpamtest under pam_wrapper (tests/pam/run.sh).
-tests/pam/test_pam: tests/pam/test_pam.o $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ tests/pam/test_pam.o $(LIBCOMMON) \
-	    $(PAMTEST_LIBS) -lpam -ldl
+PAMTEST_OBJ := $(patsubst %.c,%.o,$(wildcard tests/pam/*.c))
+$(PAMTEST_OBJ): tests/pam/pam_test.h
+tests/pam/test_pam: $(PAMTEST_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $(PAMTEST_OBJ) $(LIBCOMMON) $(PAMTEST_LIBS) \
+	    -lpam -ldl
 
 check: deps
 	$(MAKE) $(BINS) $(PAM_MODULE) tests/unit/unit_tests tests/pam/test_pam
@@ -112,5 +114,6 @@ install: $(BINS) $(PAM_MODULE)
 	install -m 0644 $(PAM_MODULE) $(DESTDIR)$(PAM_MODULE_DIR)/pam_mtls.so
 
 clean:
-	rm -f common/*.o mtlsd/*.o pam_mtls/*.o tests/unit/*.o $(LIBCOMMON) \
-	    $(BINS) $(PAM_MODULE) tests/unit/unit_tests
+	rm -f common/*.o mtlsd/*.o pam_mtls/*.o tests/unit/*.o tests/pam/*.o \
+	    $(LIBCOMMON) $(BINS) $(PAM_MODULE) tests/unit/unit_tests \
+	    tests/pam/test_pam

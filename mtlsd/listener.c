@@ -1,5 +1,6 @@
 /*
- * listener.c: bind the listening sockets (as root, before the drop).
+ * listener.c: bind the listening sockets (as root, before the drop), and
+ * find each TCP upstream's source address.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -14,6 +15,39 @@
 #include "mtlsd.h"
 
 #define LISTEN_BACKLOG	1024
+
+/*
+ * The source address the kernel routes to this upstream from (a UDP
+ * "connect" sends nothing), so that upstream connections can be named
+ * before they are made.
+ */
+static int
+upstream_source(struct listener *l)
+{
+	const struct netaddr *up = &l->cfg->upstream_addr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&l->upstream_src;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->upstream_src;
+	int fd;
+
+	if (up->ss.ss_family == AF_UNIX)
+		return 0;
+	if ((fd = socket(up->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) ==
+	    -1)
+		return -1;
+	l->upstream_src_len = sizeof(l->upstream_src);
+	if (connect(fd, (const struct sockaddr *)&up->ss, up->len) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&l->upstream_src,
+	    &l->upstream_src_len) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (up->ss.ss_family == AF_INET)
+		sin->sin_port = 0;
+	else
+		sin6->sin6_port = 0;
+	return 0;
+}
 
 int
 listener_open_all(struct mtlsd *d, char *err, size_t errsize)
@@ -38,6 +72,12 @@ listener_open_all(struct mtlsd *d, char *err, size_t errsize)
 			goto fail;
 		}
 		l->fd = fd;
+		if (upstream_source(l) != 0) {
+			snprintf(err, errsize, "%s:%d: listener \"%s\": no "
+			    "route to upstream %s: %s", d->cfg.file, lc->line,
+			    lc->name, lc->upstream, strerror(errno));
+			return MTLS_ERR_SYSTEM;
+		}
 	}
 	return 0;
 fail:

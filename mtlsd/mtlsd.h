@@ -4,6 +4,7 @@
 #ifndef MTLSD_H
 #define MTLSD_H
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <pthread.h>
@@ -40,6 +41,9 @@ struct listener {
 	const struct listener_config *cfg;
 	struct tls_ctx		*tls;
 	int			 fd;
+	/* TCP upstream: the source address connections to it get, port 0 */
+	struct sockaddr_storage	 upstream_src;
+	socklen_t		 upstream_src_len;
 	atomic_int		 active;	/* for max_connections */
 };
 
@@ -102,6 +106,8 @@ struct session_table *session_table_new(void);
 void		 session_table_free(struct session_table *t);
 void		 session_add(struct session_table *t, struct session *s);
 void		 session_remove(struct session_table *t, struct session *s);
+void		 session_set_backend_uid(struct session_table *t,
+		    struct session *s, uid_t uid);
 size_t		 session_count(struct session_table *t);
 /*
  * Call fn for sessions under the table lock: all of them (addr NULL), those

@@ -214,7 +214,13 @@ conn_refuse(struct conn *c, enum tls_reason reason, const char *detail)
 	conn_free(c);
 }
 
-/* Start the non-blocking connect and publish the session. */
+/*
+ * Name our end of the upstream connection, publish the session, and only
+ * then connect: the backend can accept (and ask mtlsd about the
+ * connection) the moment connect() starts, so the session must already be
+ * in the table.  Returns 0 or -errno; on failure the caller's conn_close
+ * undoes what was done.
+ */
 static int
 conn_connect_upstream(struct conn *c)
 {
@@ -223,57 +229,48 @@ conn_connect_upstream(struct conn *c)
 	socklen_t sl = sizeof(ss), cl;
 	struct ucred cred;
 	struct stat st;
+	bool is_unix = lc->upstream_addr.ss.ss_family == AF_UNIX;
 	int fd, one = 1;
 
 	fd = socket(lc->upstream_addr.ss.ss_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -errno;
-	if (lc->upstream_addr.ss.ss_family != AF_UNIX)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)&lc->upstream_addr.ss,
-	    lc->upstream_addr.len) == -1 && errno != EINPROGRESS) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
 	c->ufd = fd;
-	/*
-	 * The local address exists as soon as connect() started, so the
-	 * session is in the table before the backend can accept and ask.
-	 */
-	if (lc->upstream_addr.ss.ss_family == AF_UNIX) {
-		/*
-		 * Unnamed: name our end by its inode, as /proc/PID/fd does.
-		 * A unix connect completes at once; the backend's uid (the
-		 * owner of the other end, for query access) comes from the
-		 * kernel.
-		 */
-		cl = sizeof(cred);
-		if (fstat(fd, &st) == -1 || getsockopt(fd, SOL_SOCKET,
-		    SO_PEERCRED, &cred, &cl) == -1) {
-			int e = errno;
-			close(fd);
-			c->ufd = -1;
-			return -e;
-		}
-		c->s.has_backend_uid = true;
-		c->s.backend_uid = cred.uid;
+	if (is_unix) {
+		/* Unnamed: name our end by its inode, as /proc/PID/fd does. */
+		if (fstat(fd, &st) == -1)
+			return -errno;
 		snprintf(c->s.upstream_local, sizeof(c->s.upstream_local),
 		    "unix:socket:[%lu]", (unsigned long)st.st_ino);
-	} else if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
-	    netaddr_format((struct sockaddr *)&ss, sl, c->s.upstream_local,
-	    sizeof(c->s.upstream_local)) != 0) {
-		int e = errno;
-		close(fd);
-		c->ufd = -1;
-		return -(e ? e : EINVAL);
+	} else {
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* The source address the kernel picks, with a fresh port. */
+		if (bind(fd, (const struct sockaddr *)&c->l->upstream_src,
+		    c->l->upstream_src_len) == -1 ||
+		    getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+			return -errno;
+		if (netaddr_format((struct sockaddr *)&ss, sl,
+		    c->s.upstream_local, sizeof(c->s.upstream_local)) != 0)
+			return -EINVAL;
 	}
 	netaddr_format((const struct sockaddr *)&lc->upstream_addr.ss,
 	    lc->upstream_addr.len, c->s.upstream, sizeof(c->s.upstream));
 	c->s.since = time(NULL);
 	session_add(c->w->d->sessions, &c->s);
 	c->in_table = true;
+
+	if (connect(fd, (const struct sockaddr *)&lc->upstream_addr.ss,
+	    lc->upstream_addr.len) == -1 && errno != EINPROGRESS)
+		return -errno;
+	if (is_unix) {
+		/* A unix connect completes at once: the kernel names the
+		 * backend's uid, the owner of the other end (query access). */
+		cl = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == -1)
+			return -errno;
+		session_set_backend_uid(c->w->d->sessions, &c->s, cred.uid);
+	}
 	return 0;
 }
 

@@ -91,6 +91,17 @@ session_remove(struct session_table *t, struct session *s)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void
+session_set_backend_uid(struct session_table *t, struct session *s,
+    uid_t uid)
+{
+	/* Under the lock: the query thread may be reading the session. */
+	pthread_mutex_lock(&t->lock);
+	s->backend_uid = uid;
+	s->has_backend_uid = true;
+	pthread_mutex_unlock(&t->lock);
+}
+
 size_t
 session_count(struct session_table *t)
 {

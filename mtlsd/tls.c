@@ -384,7 +384,7 @@ conn_error(struct tls_conn *c, int ret)
 	case WOLFSSL_ERROR_ZERO_RETURN:
 		return 0;
 	case SOCKET_PEER_CLOSED_E:
-	case SOCKET_ERROR_E:
+		/* EOF without close_notify: treated as a half-close */
 		return MTLS_ERR_CLOSED;
 	}
 	return MTLS_ERR_TLS;

@@ -1,11 +1,12 @@
 #!/bin/bash
 # run-tests.sh: the test suite, run by "make check" from the top of the tree
 # after building.  Makes the test PKI once, runs the CUnit program, then
-# every tests/integration/t_*.sh (each under a 300 s timeout), and ends
-# with exactly one line "N passed, N failed, N skipped".  Exits non-zero
-# when anything failed.
+# every tests/integration/t_*.sh and tests/pam/run.sh (each under a 300 s
+# timeout), and ends with exactly one line "N passed, N failed, N skipped".
+# Exits non-zero when anything failed.
 #
-#   tests/run-tests.sh [t_NAME ...]     (default: every integration script)
+#   tests/run-tests.sh [t_NAME|pam ...] (default: every integration script
+#                                        and the PAM module tests)
 set -u
 
 MTLS_TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,15 +66,20 @@ if [ $# -gt 0 ]; then
 	scripts=()
 	for s in "$@"; do
 		s=${s%.sh}
+		if [ "$s" = pam ]; then
+			scripts+=("$MTLS_TOP/tests/pam/run.sh")
+			continue
+		fi
 		scripts+=("$MTLS_TOP/tests/integration/${s#tests/integration/}.sh")
 	done
 else
-	scripts=("$MTLS_TOP"/tests/integration/t_*.sh)
+	scripts=("$MTLS_TOP"/tests/integration/t_*.sh "$MTLS_TOP/tests/pam/run.sh")
 fi
 
 for script in "${scripts[@]}"; do
 	[ -f "$script" ] || continue
 	name=$(basename "$script" .sh)
+	[ "$name" = run ] && name=$(basename "$(dirname "$script")")
 	results=$MTLS_OUT/$name.results
 	log=$MTLS_OUT/$name.log
 	: >"$results"

@@ -10,7 +10,8 @@
 #
 # Environment (set by tests/run-tests.sh; defaults for a run by hand from
 # the top of the tree): MTLS_TOP, MTLS_OUT, MTLS_TEST_PKI, MTLS_RESULTS.
-# Logs: $MTLS_OUT/pam/ (test_pam.log, valgrind.log, mtlsd logs).
+# Logs: $MTLS_OUT/pam/plain/ and $MTLS_OUT/pam/valgrind/ (test_pam.log with
+# the PAM log lines, mtlsd.log, openssl s_client errors, valgrind reports).
 set -u
 
 MTLS_TOP=${MTLS_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -38,6 +39,7 @@ report() {
 }
 
 _RUNDIRS=()
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local d
 	for d in "${_RUNDIRS[@]}"; do
@@ -69,22 +71,23 @@ newrun() {
 	chmod 755 "$RUNDIR"
 	SVCDIR=$RUNDIR/services
 	mkdir "$SVCDIR"
-	if ! "$PROG" --services "$SVCDIR" "$RUNDIR" >"$LOGDIR/services-$1.log" 2>&1; then
-		report "FAIL pam/services_$1: test_pam --services failed: $(tail -n 3 "$LOGDIR/services-$1.log")"
+	RUNLOG=$LOGDIR/$1
+	mkdir -p "$RUNLOG"
+	if ! "$PROG" --services "$SVCDIR" "$RUNDIR" >"$RUNLOG/services.log" 2>&1; then
+		report "FAIL pam/services_$1: test_pam --services failed: $(tail -n 3 "$RUNLOG/services.log")"
 		exit 1
 	fi
-	cp -r "$SVCDIR" "$LOGDIR/services-$1"
+	cp -r "$SVCDIR" "$RUNLOG/services"
 }
 
 # --- under pam_wrapper
 newrun plain
-OUT=$LOGDIR/test_pam.out
-LOG=$LOGDIR/test_pam.log
+OUT=$RUNLOG/test_pam.out
+LOG=$RUNLOG/test_pam.log
 echo "== pam: test_pam under pam_wrapper (log: $LOG)"
-env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$SVCDIR" \
-    PAM_WRAPPER_DEBUGLEVEL=2 \
-    timeout --kill-after=10 "$PROG_TIMEOUT" "$PROG" "$RUNDIR" "$LOGDIR" \
-    >"$OUT" 2>"$LOG"
+timeout --kill-after=10 "$PROG_TIMEOUT" \
+    env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$SVCDIR" \
+    PAM_WRAPPER_DEBUGLEVEL=2 "$PROG" "$RUNDIR" "$RUNLOG" >"$OUT" 2>"$LOG"
 rc=$?
 grep -E '^(PASS|FAIL|SKIP) ' "$OUT" | tee -a "$MTLS_RESULTS"
 if ! grep -q '^PASS ' "$OUT" && ! grep -q '^FAIL ' "$OUT"; then
@@ -103,20 +106,19 @@ if ! command -v valgrind >/dev/null 2>&1; then
 	exit 0
 fi
 newrun valgrind
-VOUT=$LOGDIR/valgrind.out
-VLOG=$LOGDIR/valgrind.log
+VOUT=$RUNLOG/test_pam.out
+VLOG=$RUNLOG/test_pam.log
 echo "== pam: test_pam under valgrind memcheck (log: $VLOG)"
-rm -f "$LOGDIR"/valgrind.*.vg
-env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$SVCDIR" \
+timeout --kill-after=10 "$((PROG_TIMEOUT * 2))" \
+    env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$SVCDIR" \
     PAM_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_DEBUGLEVEL=2 \
-    timeout --kill-after=10 "$((PROG_TIMEOUT * 2))" \
     valgrind --error-exitcode=1 --leak-check=full \
     --errors-for-leak-kinds=definite --trace-children=no \
-    --log-file="$LOGDIR/valgrind.%p.vg" \
-    "$PROG" "$RUNDIR" "$LOGDIR" >"$VOUT" 2>"$VLOG"
+    --log-file="$RUNLOG/valgrind.%p.vg" \
+    "$PROG" "$RUNDIR" "$RUNLOG" >"$VOUT" 2>"$VLOG"
 vrc=$?
 # Memory errors: any process whose report counts errors.
-verrs=$(grep -l 'ERROR SUMMARY: [1-9]' "$LOGDIR"/valgrind.*.vg 2>/dev/null)
+verrs=$(grep -l 'ERROR SUMMARY: [1-9]' "$RUNLOG"/valgrind.*.vg 2>/dev/null)
 vfails=$(grep '^FAIL ' "$VOUT" | sed 's/^FAIL pam\//FAIL pam\/valgrind\//')
 if [ "$vrc" -eq 124 ] || [ "$vrc" -eq 137 ]; then
 	report "FAIL pam/valgrind_memcheck: killed after $((PROG_TIMEOUT * 2))s (log: $VLOG)"
