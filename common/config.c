@@ -47,18 +47,22 @@
 #define LIT_PATH_MAX		128
 #define LIT_TEXT_MAX		48
 #define LIT_MAX			4096	/* literals kept by the scanner */
+#define CRL_MAX			64	/* CRL files of one listener */
 #define SCAN_DEPTH		32
 
 enum key_type {
 	KT_STRING,	/* non-empty text without control characters */
 	KT_NAME,	/* listener or rule name: 1..64 of [A-Za-z0-9._-] */
 	KT_PATH,	/* absolute file path */
+	KT_PATHLIST,	/* list or array of distinct KT_PATH values, at
+			   most max of them; aux_off: their count */
 	KT_INT,		/* integer in [min, max] */
 	KT_MODE,	/* file mode written in octal, in [min, max] */
 	KT_BOOL,	/* true or false */
 	KT_LOGLEVEL,	/* err, warning, notice, info, debug */
 	KT_FACILITY,	/* syslog facility name */
 	KT_TLSVER,	/* "1.2" or "1.3", stored as 12 or 13 */
+	KT_REFUSEWARN,	/* "refuse" or "warn", stored as bool (warn) */
 	KT_LISTEN,	/* numeric host:port or [v6]:port */
 	KT_UPSTREAM,	/* host:port (resolved now) or unix:/absolute/path */
 	KT_MAPPINGS,	/* the group of rule sets, at most max of them */
@@ -83,13 +87,15 @@ struct config_key {
 	enum key_scope	 scope;
 	size_t		 off;		/* the field */
 	size_t		 aux_off;	/* KT_LISTEN, KT_UPSTREAM: netaddr;
-					   KT_MATCHER: matcher; KT_PIN: flag */
+					   KT_MATCHER: matcher; KT_PIN: flag;
+					   KT_PATHLIST: count (size_t) */
 	const char	*def_text;	/* default of text keys, or NULL */
 	long long	 def_num;	/* default of numbers, booleans;
 					   KT_MATCHER: the matcher it sets */
 	long long	 min;
 	long long	 max;		/* text: longest value (0: unbounded);
-					   KT_MAPPINGS: most sets */
+					   KT_MAPPINGS: most sets;
+					   KT_PATHLIST: most entries */
 	int		 flags;
 };
 
@@ -149,6 +155,10 @@ struct config_key {
 	    600, 1, 604800, 0)						\
 	L("listeners.max_connections", KT_INT, max_connections, 0,	\
 	    NULL, 10000, 1, 1000000, 0)					\
+	L("listeners.crl", KT_PATHLIST, crl, LOFF(n_crl), NULL, 0, 0,	\
+	    CRL_MAX, 0)							\
+	L("listeners.crl_expired", KT_REFUSEWARN, crl_expired_warn, 0,	\
+	    "refuse", 0, 0, 0, 0)					\
 	L("listeners.mapping", KT_NAME, mapping, 0, NULL, 0, 0, 0, 0)	\
 	L("listeners.require_mapping", KT_BOOL, require_mapping, 0,	\
 	    NULL, 1, 0, 0, 0)						\
@@ -664,6 +674,38 @@ literal_take(struct cfg_ctx *ctx, unsigned int line, const char *path)
 }
 
 /*
+ * The checks every text value of k gets, and those of a path: name is
+ * what messages call it, the key or one element of a list ("crl[2]").
+ */
+static int
+text_check(struct cfg_ctx *ctx, const struct config_key *k, const char *name,
+    const char *v, unsigned int line, const char *label)
+{
+	if (*v == '\0')
+		return cfg_error(ctx, line, label,
+		    "key \"%s\" must not be empty", name);
+	if (has_control(v))
+		return cfg_error(ctx, line, label,
+		    "key \"%s\" must not contain control characters", name);
+	/* A list's max counts its entries, not bytes. */
+	if (k->type != KT_PATHLIST && k->max > 0 &&
+	    strlen(v) > (size_t)k->max)
+		return cfg_error(ctx, line, label,
+		    "%s is too long (at most %lld bytes)", name, k->max);
+	if (k->type != KT_PATH && k->type != KT_PATHLIST)
+		return 0;
+	if (v[0] != '/')
+		return cfg_error(ctx, line, label,
+		    "%s must be an absolute path (got \"%s\")", name, v);
+	if ((k->flags & KF_SOCKET) &&
+	    strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return cfg_error(ctx, line, label,
+		    "%s is too long for a unix socket (at most %zu bytes)",
+		    name, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	return 0;
+}
+
+/*
  * Check and store a text value; defaults pass through here too (line 0),
  * so a default is held to the same rules as a value from the file.
  */
@@ -674,17 +716,10 @@ key_set_text(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 	const char *kl = key_label(k);
 	struct netaddr *addr;
 	char **dst, *copy;
-	int val;
+	int rc, val;
 
-	if (*v == '\0')
-		return cfg_error(ctx, line, label,
-		    "key \"%s\" must not be empty", kl);
-	if (has_control(v))
-		return cfg_error(ctx, line, label,
-		    "key \"%s\" must not contain control characters", kl);
-	if (k->max > 0 && strlen(v) > (size_t)k->max)
-		return cfg_error(ctx, line, label,
-		    "%s is too long (at most %lld bytes)", kl, k->max);
+	if ((rc = text_check(ctx, k, kl, v, line, label)) != 0)
+		return rc;
 
 	switch (k->type) {
 	case KT_STRING:
@@ -718,16 +753,7 @@ key_set_text(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 		*(bool *)field(base, k->aux_off) = true;
 		return 0;
 	case KT_PATH:
-		if (v[0] != '/')
-			return cfg_error(ctx, line, label,
-			    "%s must be an absolute path (got \"%s\")", kl, v);
-		if ((k->flags & KF_SOCKET) &&
-		    strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return cfg_error(ctx, line, label,
-			    "%s is too long for a unix socket (at most %zu "
-			    "bytes)", kl,
-			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-		break;
+		break;		/* checked by text_check */
 	case KT_LOGLEVEL:
 		if (lookup_name(log_levels, v, &val) != 0)
 			return cfg_error(ctx, line, label, "\"%s\" must be one "
@@ -752,6 +778,15 @@ key_set_text(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 			    "\"%s\" must be \"1.2\" or \"1.3\" (got \"%s\")",
 			    kl, v);
 		*(int *)field(base, k->off) = val;
+		return 0;
+	case KT_REFUSEWARN:
+		if (strcmp(v, "refuse") == 0)
+			*(bool *)field(base, k->off) = false;
+		else if (strcmp(v, "warn") == 0)
+			*(bool *)field(base, k->off) = true;
+		else
+			return cfg_error(ctx, line, label, "%s must be "
+			    "\"refuse\" or \"warn\" (got \"%s\")", kl, v);
 		return 0;
 	case KT_LISTEN:
 		addr = field(base, k->aux_off);
@@ -838,6 +873,73 @@ key_set_int(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 	return 0;
 }
 
+/* Free a KT_PATHLIST field of base and zero its count. */
+static void
+list_free(const struct config_key *k, void *base)
+{
+	char ***list = field(base, k->off);
+	size_t *n = field(base, k->aux_off), i;
+
+	if (*list != NULL)
+		for (i = 0; i < *n; i++)
+			free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+/*
+ * A list "( ... )" or array "[ ... ]" of distinct paths; empty means none.
+ * Errors give the line of the key: libconfig places a string element on
+ * the line of the token after it, which may be the closing bracket's.
+ */
+static int
+key_set_list(struct cfg_ctx *ctx, const struct config_key *k, void *base,
+    const config_setting_t *s, const char *label)
+{
+	unsigned int line = config_setting_source_line(s);
+	const char *kl = key_label(k), *v;
+	const config_setting_t *e;
+	char **list, name[LIT_PATH_MAX];
+	size_t *count = field(base, k->aux_off), i, j, n;
+	int rc;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return cfg_error(ctx, line, label, "key \"%s\" must be a list "
+		    "of paths: %s = [ \"/path\", ... ];", kl, kl);
+	n = (size_t)config_setting_length(s);
+	if (n > (size_t)k->max)
+		return cfg_error(ctx, line, label,
+		    "%s has too many entries (at most %lld)", kl, k->max);
+	list_free(k, base);
+	if (n == 0)
+		return 0;
+	if ((list = calloc(n, sizeof(*list))) == NULL)
+		return cfg_error_file(ctx, MTLS_ERR_NOMEM, "out of memory");
+	/* Owned by base from here on, *count entries at a time. */
+	*(char ***)field(base, k->off) = list;
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		snprintf(name, sizeof(name), "%s[%zu]", kl, i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return cfg_error(ctx, line, label, "%s must be a "
+			    "string (a quoted absolute path)", name);
+		v = config_setting_get_string(e);
+		if ((rc = text_check(ctx, k, name, v, line, label)) != 0)
+			return rc;
+		for (j = 0; j < i; j++)
+			if (strcmp(list[j], v) == 0)
+				return cfg_error(ctx, line, label, "%s \"%s\" "
+				    "is listed twice (also %s[%zu])", name, v,
+				    kl, j);
+		if ((list[i] = strdup(v)) == NULL)
+			return cfg_error_file(ctx, MTLS_ERR_NOMEM,
+			    "out of memory");
+		*count = i + 1;
+	}
+	return 0;
+}
+
 static int
 key_set(struct cfg_ctx *ctx, const struct config_key *k, void *base,
     const config_setting_t *s, const char *label)
@@ -857,6 +959,8 @@ key_set(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 		return 0;
 	case KT_MAPPINGS:
 		return parse_mappings(ctx, k, s);
+	case KT_PATHLIST:
+		return key_set_list(ctx, k, base, s, label);
 	default:
 		break;
 	}
@@ -874,6 +978,9 @@ key_set(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 	case KT_FACILITY:
 		return cfg_error(ctx, line, label, "\"%s\" must be a quoted "
 		    "facility name such as \"authpriv\"", kl);
+	case KT_REFUSEWARN:
+		return cfg_error(ctx, line, label,
+		    "%s must be \"refuse\" or \"warn\"", kl);
 	default:
 		return cfg_error(ctx, line, label,
 		    "key \"%s\" must be a string", kl);
@@ -1185,6 +1292,13 @@ parse_listener(struct cfg_ctx *ctx, const config_setting_t *g, size_t idx)
 		return cfg_error(ctx, line, label, "require_mapping is true "
 		    "but no mapping is set (set mapping = \"...\" or "
 		    "require_mapping = false)");
+
+	/* What to do with an expired CRL means nothing without one. */
+	if ((s = config_setting_get_member(g, "crl_expired")) != NULL &&
+	    lc->n_crl == 0)
+		return cfg_error(ctx, config_setting_source_line(s), label,
+		    "crl_expired is set but the listener has no crl (add "
+		    "crl = [ \"/path\", ... ]; or remove crl_expired)");
 
 	for (j = 0; j < idx; j++) {
 		o = &ctx->cfg->listeners[j];
@@ -1568,6 +1682,9 @@ free_fields(enum key_scope scope, void *base)
 		case KT_LISTEN:
 		case KT_UPSTREAM:
 			free(*(char **)field(base, k->off));
+			break;
+		case KT_PATHLIST:
+			list_free(k, base);
 			break;
 		default:
 			break;

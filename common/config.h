@@ -35,6 +35,9 @@ struct listener_config {
 	int		 handshake_timeout;	/* seconds, default 10 */
 	int		 idle_timeout;		/* seconds, default 600 */
 	int		 max_connections;	/* default 10000 */
+	char		**crl;			/* CRL files (PEM or DER) */
+	size_t		 n_crl;
+	bool		 crl_expired_warn;	/* crl_expired = "warn" */
 	char		*mapping;		/* rule set name, or NULL */
 	const struct mapping_set *mapping_set;	/* resolved from mapping */
 	bool		 require_mapping;	/* default true */

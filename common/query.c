@@ -34,6 +34,7 @@ static const struct query_verbinfo query_verbs[] = {
 	{ "STATS",	QUERY_STATS,	0 },
 	{ "WHOIS",	QUERY_WHOIS,	1 },
 	{ "LOOKUP",	QUERY_LOOKUP,	2 },
+	{ "RELOAD",	QUERY_RELOAD,	0 },
 };
 
 struct token {
@@ -275,6 +276,9 @@ query_request_format(const struct query_request *req, char *out, size_t size)
 		break;
 	case QUERY_STATS:
 		n = snprintf(out, size, "%s STATS\n", QUERY_MAGIC);
+		break;
+	case QUERY_RELOAD:
+		n = snprintf(out, size, "%s RELOAD\n", QUERY_MAGIC);
 		break;
 	case QUERY_WHOIS:
 		if (!query_addr_writable(req->addr))

@@ -7,6 +7,7 @@
  *
  *	MTLS/1 SESSIONS
  *	MTLS/1 STATS
+ *	MTLS/1 RELOAD				re-read the configuration (root)
  *	MTLS/1 WHOIS <addr>			client or upstream source address
  *	MTLS/1 LOOKUP <local> <peer>		by connection, as the backend sees
  *						it: its local and peer address;
@@ -50,6 +51,7 @@ enum query_verb {
 	QUERY_STATS,
 	QUERY_WHOIS,
 	QUERY_LOOKUP,
+	QUERY_RELOAD,
 };
 
 struct query_request {

@@ -21,8 +21,8 @@
  * "connect" sends nothing), so that upstream connections can be named
  * before they are made.
  */
-static int
-upstream_source(struct listener *l)
+int
+listener_upstream_source(struct listener *l)
 {
 	const struct netaddr *up = &l->cfg->upstream_addr;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&l->upstream_src;
@@ -50,16 +50,24 @@ upstream_source(struct listener *l)
 }
 
 int
-listener_open_all(struct mtlsd *d, char *err, size_t errsize)
+listener_open_all(struct mtlsd *d, const struct mtlsd_config *cfg, char *err,
+    size_t errsize)
 {
-	const struct listener_config *lc;
-	struct listener *l;
+	const struct listener_config *lc = NULL;
+	struct listen_socket *s;
 	size_t i;
 	int fd, one = 1;
 
-	for (i = 0; i < d->n_listeners; i++) {
-		l = &d->listeners[i];
-		lc = l->cfg;
+	d->n_socks = cfg->n_listeners;
+	if ((d->socks = calloc(d->n_socks, sizeof(*d->socks))) == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return MTLS_ERR_NOMEM;
+	}
+	for (i = 0; i < d->n_socks; i++) {
+		lc = &cfg->listeners[i];
+		s = &d->socks[i];
+		s->addr = lc->listen_addr;
+		snprintf(s->text, sizeof(s->text), "%s", lc->listen);
 		fd = socket(lc->listen_addr.ss.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1)
@@ -71,17 +79,11 @@ listener_open_all(struct mtlsd *d, char *err, size_t errsize)
 			close(fd);
 			goto fail;
 		}
-		l->fd = fd;
-		if (upstream_source(l) != 0) {
-			snprintf(err, errsize, "%s:%d: listener \"%s\": no "
-			    "route to upstream %s: %s", d->cfg.file, lc->line,
-			    lc->name, lc->upstream, strerror(errno));
-			return MTLS_ERR_SYSTEM;
-		}
+		s->fd = fd;
 	}
 	return 0;
 fail:
 	snprintf(err, errsize, "%s:%d: listener \"%s\": cannot listen on %s: %s",
-	    d->cfg.file, lc->line, lc->name, lc->listen, strerror(errno));
+	    cfg->file, lc->line, lc->name, lc->listen, strerror(errno));
 	return MTLS_ERR_SYSTEM;
 }

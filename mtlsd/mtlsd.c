@@ -36,133 +36,26 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A file the daemon must read at start-up: say which and why not. */
-static int
-check_readable(const char *conf, int line, const char *listener,
-    const char *key, const char *path)
+/* Reload, and say how it went in one audit line. */
+int
+mtlsd_reload_audit(struct mtlsd *d, const char *trigger, uint64_t *serial,
+    char *err, size_t errsize)
 {
-	if (access(path, R_OK) == 0)
-		return 0;
-	fprintf(stderr, "%s:%d: listener \"%s\": %s %s: %s\n", conf, line,
-	    listener, key, path, strerror(errno));
-	return -1;
-}
+	struct logfmt lf;
+	int rc;
 
-/*
- * A rule without an issuer pin maps certificates from every CA the
- * listener trusts; with several CAs in client_ca that is worth a warning
- * (the same subject can be issued by another CA).
- */
-static void
-warn_unpinned(struct mtlsd *d)
-{
-	const struct listener_config *lc;
-	const struct mapping_set *set;
-	struct tls_ctx *t;
-	char err[CONFIG_ERR_MAX];
-	size_t i, j, anchors;
-
-	for (i = 0; i < d->cfg.n_listeners; i++) {
-		lc = &d->cfg.listeners[i];
-		if ((set = lc->mapping_set) == NULL)
-			continue;
-		if ((t = tls_ctx_new(lc, d->cfg.file, err, sizeof(err))) ==
-		    NULL)
-			continue;
-		anchors = tls_ctx_anchor_count(t);
-		tls_ctx_free(t);
-		if (anchors < 2)
-			continue;
-		for (j = 0; j < set->nrules; j++) {
-			/* A fingerprint of the certificate or its key already
-			 * names one certificate, whoever issued it. */
-			if (set->rules[j].has_issuer_pin ||
-			    strcmp(set->rules[j].field, "cert.sha256") == 0 ||
-			    strcmp(set->rules[j].field, "spki.sha256") == 0)
-				continue;
-			log_warnx("%s:%d: warning: mapping \"%s\" rule \"%s\" "
-			    "has no issuer pin, and listener \"%s\" trusts %zu "
-			    "CAs in %s: a certificate from any of them with "
-			    "a matching %s maps", d->cfg.file,
-			    set->rules[j].line, set->name, set->rules[j].name,
-			    lc->name, anchors, lc->client_ca,
-			    set->rules[j].field);
-		}
-	}
-}
-
-/*
- * mtlsd -t, and the same checks before every start: files readable,
- * certificates and keys load and match, users and groups exist.
- */
-static int
-check_config(struct mtlsd *d, bool print)
-{
-	const struct listener_config *lc;
-	struct tls_ctx *t;
-	char err[CONFIG_ERR_MAX];
-	uid_t uid;
-	gid_t gid;
-	size_t i;
-	int bad = 0;
-
-	for (i = 0; i < d->cfg.n_listeners; i++) {
-		lc = &d->cfg.listeners[i];
-		if (check_readable(d->cfg.file, lc->line, lc->name,
-		    "certificate", lc->certificate) != 0 ||
-		    check_readable(d->cfg.file, lc->line, lc->name,
-		    "private_key", lc->private_key) != 0 ||
-		    check_readable(d->cfg.file, lc->line, lc->name,
-		    "client_ca", lc->client_ca) != 0) {
-			bad = 1;
-			continue;
-		}
-		if ((t = tls_ctx_new(lc, d->cfg.file, err, sizeof(err))) ==
-		    NULL) {
-			fprintf(stderr, "%s\n", err);
-			bad = 1;
-			continue;
-		}
-		tls_ctx_free(t);
-	}
-	if (geteuid() == 0 && priv_lookup(d->cfg.user, d->cfg.group, &uid,
-	    &gid, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", d->cfg.file, err);
-		bad = 1;
-	}
-	if (getgrnam(d->cfg.query_group) == NULL) {
-		fprintf(stderr, "%s: query.group \"%s\" does not exist\n",
-		    d->cfg.file, d->cfg.query_group);
-		bad = 1;
-	}
-	if (!bad)
-		warn_unpinned(d);
-	if (print && !bad)
-		printf("%s: configuration OK (%zu listener%s)\n", d->cfg.file,
-		    d->cfg.n_listeners, d->cfg.n_listeners == 1 ? "" : "s");
-	return bad ? -1 : 0;
-}
-
-static void
-setup_listeners(struct mtlsd *d)
-{
-	char err[CONFIG_ERR_MAX];
-	size_t i;
-
-	d->n_listeners = d->cfg.n_listeners;
-	if ((d->listeners = calloc(d->n_listeners, sizeof(*d->listeners))) ==
-	    NULL)
-		fatal("calloc");
-	for (i = 0; i < d->n_listeners; i++) {
-		d->listeners[i].cfg = &d->cfg.listeners[i];
-		d->listeners[i].fd = -1;
-		d->listeners[i].tls = tls_ctx_new(&d->cfg.listeners[i],
-		    d->cfg.file, err, sizeof(err));
-		if (d->listeners[i].tls == NULL)
-			fatalx("%s", err);
-	}
-	if (listener_open_all(d, err, sizeof(err)) != 0)
-		fatalx("%s", err);
+	rc = mtlsd_reload(d, serial, err, errsize);
+	atomic_fetch_add(rc == 0 ? &d->stats.reloads :
+	    &d->stats.reload_failures, 1);
+	logfmt_init(&lf, "reload");
+	logfmt_str(&lf, "trigger", trigger);
+	logfmt_str(&lf, "result", rc == 0 ? "ok" : "fail");
+	if (rc == 0)
+		logfmt_int(&lf, "serial", (long long)*serial);
+	else
+		logfmt_str(&lf, "error", err);
+	logfmt_emit(&lf, rc == 0 ? LOGLVL_NOTICE : LOGLVL_ERR);
+	return rc;
 }
 
 static int
@@ -236,6 +129,8 @@ main(int argc, char *argv[])
 	const char *conf = CONFIG_DEFAULT_PATH;
 	char err[CONFIG_ERR_MAX];
 	bool foreground = false, debug = false, test = false;
+	const struct mtlsd_config *cfg;
+	struct generation *g;
 	int ready_fd = -1;
 	struct logfmt lf;
 	sigset_t sigs;
@@ -266,27 +161,36 @@ main(int argc, char *argv[])
 	log_init("mtlsd", 1, LOG_DAEMON);	/* until the configuration says */
 	memset(&d, 0, sizeof(d));
 	d.query_fd = d.stop_fd = -1;
-	if ((rc = config_load(conf, &d.cfg, err, sizeof(err))) != 0) {
+	d.conf_path = conf;
+	d.debug = debug;
+	if ((d.boot = config_ref_load(conf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	cfg = &d.boot->cfg;
 	if (tls_global_init() != 0) {
 		fprintf(stderr, "mtlsd: cannot initialise the TLS library\n");
 		return 1;
 	}
+	rc = conf_check(cfg, stderr);
+	if (rc == 0)
+		conf_warn_unpinned(cfg);
 	if (test) {
-		rc = check_config(&d, true);
-		config_free(&d.cfg);
+		if (rc == 0)
+			printf("%s: configuration OK (%zu listener%s)\n",
+			    cfg->file, cfg->n_listeners,
+			    cfg->n_listeners == 1 ? "" : "s");
+		config_ref_release(d.boot);
 		tls_global_cleanup();
 		return rc == 0 ? 0 : 1;
 	}
-	if (check_config(&d, false) != 0)
+	if (rc != 0)
 		return 1;
 
 	if (debug)
 		foreground = true;	/* -d logs to stderr: stay attached */
-	log_init("mtlsd", debug, d.cfg.log_facility);
-	log_setlevel(debug ? LOGLVL_DEBUG : d.cfg.log_level);
+	log_init("mtlsd", debug, cfg->log_facility);
+	log_setlevel(debug ? LOGLVL_DEBUG : cfg->log_level);
 	if (!foreground)
 		ready_fd = detach();
 	if (open_devnull_stdin() != 0)
@@ -301,18 +205,23 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	/* As root: listeners, keys, query socket.  Then drop, once. */
-	setup_listeners(&d);
+	pthread_mutex_init(&d.gen_lock, NULL);
+	pthread_mutex_init(&d.reload_lock, NULL);
+	if (listener_open_all(&d, cfg, err, sizeof(err)) != 0 ||
+	    gen_build(&d, d.boot, &g, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	gen_install(&d, g);
 	if (query_open(&d, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if ((d.sessions = session_table_new()) == NULL)
 		fatal("session table");
 	if ((d.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
 		fatal("eventfd");
-	priv_drop(d.cfg.user, d.cfg.group);
+	priv_drop(cfg->user, cfg->group);
 	d.self_uid = geteuid();
 
 	d.started = time(NULL);
-	d.workers = d.cfg.workers;
+	d.workers = cfg->workers;
 	if (d.workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		d.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
@@ -325,9 +234,9 @@ main(int argc, char *argv[])
 	logfmt_init(&lf, "ready");
 	logfmt_int(&lf, "pid", getpid());
 	logfmt_int(&lf, "workers", d.workers);
-	for (i = 0; i < d.n_listeners; i++)
-		logfmt_str(&lf, "listen", d.cfg.listeners[i].listen);
-	logfmt_str(&lf, "query", d.cfg.query_socket);
+	for (i = 0; i < d.n_socks; i++)
+		logfmt_str(&lf, "listen", d.socks[i].text);
+	logfmt_str(&lf, "query", cfg->query_socket);
 	logfmt_emit(&lf, LOGLVL_NOTICE);
 	detach_done(ready_fd);
 
@@ -335,9 +244,10 @@ main(int argc, char *argv[])
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_warnx("event=reload result=unsupported "
-			    "detail=\"configuration reload on SIGHUP is not "
-			    "available yet; restart mtlsd to apply changes\"");
+			uint64_t serial;
+
+			(void)mtlsd_reload_audit(&d, "SIGHUP", &serial, err,
+			    sizeof(err));
 			continue;
 		}
 		break;
@@ -350,18 +260,17 @@ main(int argc, char *argv[])
 	if (eventfd_write(d.stop_fd, 1) == -1)
 		fatal("eventfd_write");
 	relay_join(&d);
-	for (i = 0; i < d.n_listeners; i++)
-		close(d.listeners[i].fd);
+	for (i = 0; i < d.n_socks; i++)
+		close(d.socks[i].fd);
 	query_join(&d);
 	logfmt_init(&lf, "stop");
 	logfmt_emit(&lf, LOGLVL_NOTICE);
 
-	for (i = 0; i < d.n_listeners; i++)
-		tls_ctx_free(d.listeners[i].tls);
-	free(d.listeners);
+	gen_release(d.gen);
+	free(d.socks);
 	session_table_free(d.sessions);
 	close(d.stop_fd);
-	config_free(&d.cfg);
+	config_ref_release(d.boot);
 	tls_global_cleanup();
 	return 0;
 }

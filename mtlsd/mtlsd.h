@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "bytes.h"
@@ -33,18 +34,48 @@ struct stats {
 	atomic_ulong	upstream_failures;
 	atomic_ulong	connections_active;
 	atomic_ulong	sessions_closed;
+	atomic_ulong	revoked_live;		/* live sessions closed */
+	atomic_ulong	reloads;
+	atomic_ulong	reload_failures;
 	atomic_ulong	queries;
 	atomic_ulong	queries_denied;
 };
 
+/* A bound listening socket; lives as long as the daemon. */
+struct listen_socket {
+	int			 fd;
+	struct netaddr		 addr;
+	char			 text[NETADDR_TEXT_MAX];
+	atomic_int		 active;	/* for max_connections */
+};
+
+/* A loaded configuration, shared by the generations built from it. */
+struct config_ref {
+	atomic_int		 refs;
+	struct mtlsd_config	 cfg;
+};
+
+/* One listener as a generation sees it (index = listen socket index). */
 struct listener {
 	const struct listener_config *cfg;
 	struct tls_ctx		*tls;
-	int			 fd;
 	/* TCP upstream: the source address connections to it get, port 0 */
 	struct sockaddr_storage	 upstream_src;
 	socklen_t		 upstream_src_len;
-	atomic_int		 active;	/* for max_connections */
+};
+
+/*
+ * Everything a configuration load builds: the configuration, and per
+ * listener its TLS state (certificates, keys, CAs, CRLs).  Connections
+ * hold a reference to the generation they use; a reload or a CRL change
+ * installs a new one, and the old one goes when its last connection does.
+ */
+struct generation {
+	atomic_int		 refs;
+	uint64_t		 serial;
+	struct config_ref	*conf;
+	struct listener		*listeners;	/* one per listen socket */
+	size_t			 n;
 };
 
 /*
@@ -73,9 +104,15 @@ struct session {
 };
 
 struct mtlsd {
-	struct mtlsd_config	 cfg;
-	struct listener		*listeners;
-	size_t			 n_listeners;
+	const char		*conf_path;
+	bool			 debug;		/* -d: debug level, stderr */
+	struct config_ref	*boot;		/* the start-up configuration */
+	struct listen_socket	*socks;
+	size_t			 n_socks;
+	pthread_mutex_t		 gen_lock;	/* guards gen */
+	struct generation	*gen;		/* the current generation */
+	atomic_ullong		 gen_serial;
+	pthread_mutex_t		 reload_lock;	/* one reload at a time */
 	struct session_table	*sessions;
 	struct stats		 stats;
 	int			 query_fd;
@@ -88,6 +125,29 @@ struct mtlsd {
 
 /* mtlsd.c */
 uint64_t	 now_ms(void);
+/* mtlsd_reload with its audit line and counters. */
+int		 mtlsd_reload_audit(struct mtlsd *d, const char *trigger,
+		    uint64_t *serial, char *err, size_t errsize);
+
+/* generation.c */
+struct config_ref *config_ref_load(const char *path, char *err,
+		    size_t errsize);
+void		 config_ref_release(struct config_ref *c);
+/*
+ * Check what a start or reload needs: files readable, certificates and
+ * keys load and match, users and groups exist.  Problems are written to
+ * out, one line each; returns 0 or -1.
+ */
+int		 conf_check(const struct mtlsd_config *cfg, FILE *out);
+void		 conf_warn_unpinned(const struct mtlsd_config *cfg);
+int		 gen_build(struct mtlsd *d, struct config_ref *conf,
+		    struct generation **out, char *err, size_t errsize);
+void		 gen_install(struct mtlsd *d, struct generation *g);
+struct generation *gen_acquire(struct mtlsd *d);
+void		 gen_release(struct generation *g);
+/* SIGHUP and "mtlsctl reload": 0 and the new serial, or -1 with err. */
+int		 mtlsd_reload(struct mtlsd *d, uint64_t *serial, char *err,
+		    size_t errsize);
 
 /* privsep.c */
 void		 priv_drop(const char *user, const char *group);
@@ -95,7 +155,10 @@ int		 priv_lookup(const char *user, const char *group, uid_t *uid,
 		    gid_t *gid, char *err, size_t errsize);
 
 /* listener.c */
-int		 listener_open_all(struct mtlsd *d, char *err, size_t errsize);
+int		 listener_open_all(struct mtlsd *d, const struct mtlsd_config *cfg,
+		    char *err, size_t errsize);
+/* The source address connections to l's TCP upstream get. */
+int		 listener_upstream_source(struct listener *l);
 
 /* relay.c */
 int		 relay_start(struct mtlsd *d);
@@ -108,6 +171,13 @@ void		 session_add(struct session_table *t, struct session *s);
 void		 session_remove(struct session_table *t, struct session *s);
 void		 session_set_backend_uid(struct session_table *t,
 		    struct session *s, uid_t uid);
+/*
+ * Give a live session new accounts (and its listener's name, which may
+ * now live in another generation); returns the old accounts to free.
+ */
+struct mapping_account *session_update(struct session_table *t,
+		    struct session *s, const char *listener,
+		    struct mapping_account *accounts, size_t n);
 size_t		 session_count(struct session_table *t);
 /*
  * Call fn for sessions under the table lock: all of them (addr NULL), those

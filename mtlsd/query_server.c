@@ -108,7 +108,7 @@ query_make_dir(const char *path, char *err, size_t errsize)
 int
 query_open(struct mtlsd *d, char *err, size_t errsize)
 {
-	const char *path = d->cfg.query_socket;
+	const char *path = d->boot->cfg.query_socket;
 	struct sockaddr_un sun;
 	struct stat st;
 	struct group gr, *grp = NULL;
@@ -116,10 +116,10 @@ query_open(struct mtlsd *d, char *err, size_t errsize)
 	mode_t old;
 	int fd, rc;
 
-	if (getgrnam_r(d->cfg.query_group, &gr, buf, sizeof(buf), &grp) != 0 ||
+	if (getgrnam_r(d->boot->cfg.query_group, &gr, buf, sizeof(buf), &grp) != 0 ||
 	    grp == NULL) {
 		snprintf(err, errsize, "%s: query.group \"%s\" does not exist",
-		    d->cfg.file, d->cfg.query_group);
+		    d->boot->cfg.file, d->boot->cfg.query_group);
 		return MTLS_ERR_CONFIG;
 	}
 	d->query_gid = gr.gr_gid;
@@ -158,7 +158,7 @@ query_open(struct mtlsd *d, char *err, size_t errsize)
 	}
 	umask(old);
 	if ((geteuid() == 0 && chown(path, 0, d->query_gid) == -1) ||
-	    chmod(path, (mode_t)d->cfg.query_mode) == -1 ||
+	    chmod(path, (mode_t)d->boot->cfg.query_mode) == -1 ||
 	    listen(fd, 128) == -1) {
 		close(fd);
 		goto fail;
@@ -358,6 +358,10 @@ answer_stats(struct qclient *c)
 	NUM("rejected_limit", atomic_load(&st->rejected_limit));
 	NUM("upstream_failures", atomic_load(&st->upstream_failures));
 	NUM("sessions_closed", atomic_load(&st->sessions_closed));
+	NUM("revoked_live", atomic_load(&st->revoked_live));
+	NUM("reloads", atomic_load(&st->reloads));
+	NUM("reload_failures", atomic_load(&st->reload_failures));
+	NUM("generation", atomic_load(&qs.d->gen_serial));
 	NUM("queries", atomic_load(&st->queries));
 	NUM("queries_denied", atomic_load(&st->queries_denied));
 #undef NUM
@@ -365,6 +369,40 @@ answer_stats(struct qclient *c)
 	query_record_format(&r, &c->out);
 	query_record_free(&r);
 	log_query(c, "stats", NULL, "found", NULL);
+}
+
+/*
+ * RELOAD: root or the daemon's own user only.  Runs the reload on this
+ * thread (it takes milliseconds) and answers with its outcome.
+ */
+static void
+answer_reload(struct qclient *c)
+{
+	struct query_record r;
+	char err[CONFIG_ERR_MAX], num[32];
+	uint64_t serial = 0;
+	int rc;
+
+	if (c->cred.uid != 0 && c->cred.uid != qs.d->self_uid) {
+		atomic_fetch_add(&qs.d->stats.queries_denied, 1);
+		query_format_err(&c->out, QUERY_E_DENIED,
+		    "reload needs root or the daemon's own user");
+		log_query(c, "reload", NULL, "denied", NULL);
+		return;
+	}
+	rc = mtlsd_reload_audit(qs.d, "query", &serial, err, sizeof(err));
+	query_record_init(&r);
+	query_record_add_str(&r, "type", "reload");
+	query_record_add_str(&r, "result", rc == 0 ? "ok" : "fail");
+	if (rc == 0) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)serial);
+		query_record_add_str(&r, "serial", num);
+	} else
+		query_record_add_str(&r, "error", err);
+	query_format_ok(&c->out, 1);
+	query_record_format(&r, &c->out);
+	query_record_free(&r);
+	log_query(c, "reload", NULL, rc == 0 ? "ok" : "fail", NULL);
 }
 
 static void
@@ -389,6 +427,8 @@ client_respond(struct qclient *c)
 		log_query(c, "invalid", NULL, code, NULL);
 	} else if (req.verb == QUERY_STATS) {
 		answer_stats(c);
+	} else if (req.verb == QUERY_RELOAD) {
+		answer_reload(c);
 	} else {
 		answer_sessions(c, &req);
 	}
@@ -560,7 +600,7 @@ query_join(struct mtlsd *d)
 	close(d->query_fd);
 	/* The directory may not be ours after the drop; a stale socket is
 	 * removed at the next start. */
-	if (unlink(d->cfg.query_socket) == -1)
-		log_debug("unlink %s: %s", d->cfg.query_socket,
+	if (unlink(d->boot->cfg.query_socket) == -1)
+		log_debug("unlink %s: %s", d->boot->cfg.query_socket,
 		    strerror(errno));
 }

@@ -33,6 +33,7 @@ enum src_kind { SRC_LISTENER, SRC_CLIENT, SRC_UPSTREAM, SRC_STOP };
 struct ev_src {
 	enum src_kind	 kind;
 	void		*ptr;
+	size_t		 index;		/* SRC_LISTENER: listen socket */
 };
 
 enum conn_state { CONN_HANDSHAKE, CONN_CONNECTING, CONN_RELAY };
@@ -41,7 +42,9 @@ struct worker;
 
 struct conn {
 	struct worker	*w;
+	struct generation *g;			/* held: c->l points into it */
 	struct listener	*l;
+	struct listen_socket *sock;
 	enum conn_state	 state;
 	int		 cfd, ufd;
 	struct ev_src	 csrc, usrc;
@@ -59,6 +62,10 @@ struct conn {
 	bool		 c_want_in, c_want_out, u_want_in, u_want_out;
 	size_t		 c2u_len, c2u_off, u2c_len;
 	struct session	 s;
+	unsigned char	*leaf_der;		/* for revocation re-checks */
+	size_t		 leaf_len;
+	bool		 has_issuer;
+	unsigned char	 issuer_sha256[IDENTITY_SHA256_LEN];
 	struct conn	*prev, *next;
 	unsigned char	 c2u[RELAY_BUF];
 	unsigned char	 u2c[RELAY_BUF];
@@ -145,7 +152,11 @@ conn_free(struct conn *c)
 	identity_free(&c->s.identity);
 	free(c->s.accounts);
 	c->s.accounts = NULL;
-	atomic_fetch_sub(&c->l->active, 1);
+	free(c->leaf_der);
+	c->leaf_der = NULL;
+	atomic_fetch_sub(&c->sock->active, 1);
+	gen_release(c->g);
+	c->g = NULL;
 	atomic_fetch_sub(&d->stats.connections_active, 1);
 	/*
 	 * Later events of the same epoll batch may still point at c: keep
@@ -321,10 +332,10 @@ conn_map(struct conn *c)
 	if (lc->mapping_set == NULL)
 		return 0;
 	memset(&pol, 0, sizeof(pol));
-	pol.min_uid = d->cfg.accounts_min_uid;
-	pol.allow_root = d->cfg.accounts_allow_root;
+	pol.min_uid = c->g->conf->cfg.accounts_min_uid;
+	pol.allow_root = c->g->conf->cfg.accounts_allow_root;
 	if (mapping_evaluate(lc->mapping_set, &c->s.identity,
-	    tls_conn_issuer_sha256(c->tls), &pol, &res) != 0)
+	    c->has_issuer ? c->issuer_sha256 : NULL, &pol, &res) != 0)
 		memset(&res, 0, sizeof(res));	/* out of memory: no account */
 	if (res.naccounts > 0) {
 		c->s.accounts = res.accounts;
@@ -368,6 +379,12 @@ conn_handshake_done(struct conn *c)
 	int rc;
 
 	tls_conn_take_identity(c->tls, &c->s.identity);
+	if (tls_conn_issuer_sha256(c->tls) != NULL) {
+		memcpy(c->issuer_sha256, tls_conn_issuer_sha256(c->tls),
+		    IDENTITY_SHA256_LEN);
+		c->has_issuer = true;
+	}
+	tls_conn_take_leaf(c->tls, &c->leaf_der, &c->leaf_len);
 	snprintf(c->s.tls_version, sizeof(c->s.tls_version), "%s",
 	    tls_conn_version(c->tls));
 	snprintf(c->s.cipher, sizeof(c->s.cipher), "%s",
@@ -631,9 +648,12 @@ conn_run(struct conn *c)
 }
 
 static void
-worker_accept(struct worker *w, struct listener *l)
+worker_accept(struct worker *w, size_t idx)
 {
 	struct mtlsd *d = w->d;
+	struct listen_socket *sock = &d->socks[idx];
+	struct generation *g;
+	struct listener *l;
 	struct sockaddr_storage ss;
 	struct conn *c;
 	struct logfmt lf;
@@ -643,14 +663,14 @@ worker_accept(struct worker *w, struct listener *l)
 
 	for (i = 0; i < RELAY_ACCEPT_BURST; i++) {
 		sl = sizeof(ss);
-		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
+		fd = accept4(sock->fd, (struct sockaddr *)&ss, &sl,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				/* Stop accepting for a moment, keep serving. */
 				atomic_fetch_add(&d->stats.rejected_limit, 1);
-				log_warn("listener %s: accept", l->cfg->name);
+				log_warn("listen %s: accept", sock->text);
 				w->relisten_at = now_ms() + 1000;
 				w->listening = false;
 			}
@@ -660,9 +680,12 @@ worker_accept(struct worker *w, struct listener *l)
 		if (netaddr_format((struct sockaddr *)&ss, sl, addr,
 		    sizeof(addr)) != 0)
 			snprintf(addr, sizeof(addr), "unknown");
-		if (atomic_fetch_add(&l->active, 1) >=
+		/* The generation current now serves this connection. */
+		g = gen_acquire(d);
+		l = &g->listeners[idx];
+		if (atomic_fetch_add(&sock->active, 1) >=
 		    l->cfg->max_connections) {
-			atomic_fetch_sub(&l->active, 1);
+			atomic_fetch_sub(&sock->active, 1);
 			atomic_fetch_add(&d->stats.rejected_limit, 1);
 			logfmt_init(&lf, "limit");
 			logfmt_str(&lf, "reason", "max_connections");
@@ -671,6 +694,7 @@ worker_accept(struct worker *w, struct listener *l)
 			logfmt_int(&lf, "max_connections",
 			    l->cfg->max_connections);
 			logfmt_emit(&lf, LOGLVL_WARNING);
+			gen_release(g);
 			close(fd);
 			continue;
 		}
@@ -681,13 +705,16 @@ worker_accept(struct worker *w, struct listener *l)
 			    l->cfg->name, addr);
 			free(c);
 			close(fd);
-			atomic_fetch_sub(&l->active, 1);
+			gen_release(g);
+			atomic_fetch_sub(&sock->active, 1);
 			atomic_fetch_sub(&d->stats.connections_active, 1);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->w = w;
+		c->g = g;
 		c->l = l;
+		c->sock = sock;
 		c->cfd = fd;
 		c->ufd = -1;
 		c->csrc.kind = SRC_CLIENT;
@@ -712,26 +739,109 @@ worker_listen(struct worker *w, bool on)
 	struct epoll_event ev;
 	size_t i;
 
-	for (i = 0; i < w->d->n_listeners; i++) {
+	for (i = 0; i < w->d->n_socks; i++) {
 		memset(&ev, 0, sizeof(ev));
 		/* EPOLLEXCLUSIVE: one worker wakes per new connection. */
 		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 		ev.data.ptr = &w->lsrc[i];
 		if (epoll_ctl(w->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
-		    w->d->listeners[i].fd, on ? &ev : NULL) == -1)
+		    w->d->socks[i].fd, on ? &ev : NULL) == -1)
 			log_warn("epoll_ctl listener");
 	}
 	w->listening = on;
+}
+
+/*
+ * After a reload or a CRL change: does this session still stand under the
+ * new generation?  A revoked certificate closes it; new mapping rules
+ * replace its accounts (or close it when it now maps to nothing and the
+ * listener requires a mapping).  Then it moves to the new generation.
+ */
+static void
+conn_recheck(struct conn *c, struct generation *g)
+{
+	struct mtlsd *d = c->w->d;
+	struct listener *nl = &g->listeners[c->sock - d->socks];
+	struct mapping_account *old;
+	struct account_policy pol;
+	struct mapping_result res;
+	struct logfmt lf;
+	size_t i;
+
+	if (c->leaf_der != NULL &&
+	    tls_ctx_revoked(nl->tls, c->leaf_der, c->leaf_len) > 0) {
+		atomic_fetch_add(&d->stats.revoked_live, 1);
+		conn_close(c, "revoked");
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	if (nl->cfg->mapping_set != NULL) {
+		memset(&pol, 0, sizeof(pol));
+		pol.min_uid = g->conf->cfg.accounts_min_uid;
+		pol.allow_root = g->conf->cfg.accounts_allow_root;
+		if (mapping_evaluate(nl->cfg->mapping_set, &c->s.identity,
+		    c->has_issuer ? c->issuer_sha256 : NULL, &pol, &res) != 0)
+			memset(&res, 0, sizeof(res));
+	}
+	if (res.naccounts == 0 && nl->cfg->require_mapping) {
+		mapping_result_free(&res);
+		conn_close(c, "no_mapping");
+		return;
+	}
+	old = session_update(d->sessions, &c->s, nl->cfg->name, res.accounts,
+	    res.naccounts);
+	res.accounts = NULL;
+	res.naccounts = 0;
+	mapping_result_free(&res);
+	free(old);
+
+	logfmt_init(&lf, "session_update");
+	logfmt_str(&lf, "id", c->s.id);
+	logfmt_str(&lf, "listener", nl->cfg->name);
+	logfmt_str(&lf, "client", c->s.client);
+	logfmt_int(&lf, "serial", (long long)g->serial);
+	{
+		struct mtls_buf names;
+
+		buf_init(&names, 0);
+		for (i = 0; i < c->s.naccounts; i++)
+			buf_printf(&names, "%s%s", i ? "," : "",
+			    c->s.accounts[i].name);
+		logfmt_str(&lf, "accounts", names.data ? names.data : "");
+		buf_free(&names);
+	}
+	logfmt_emit(&lf, LOGLVL_INFO);
+
+	atomic_fetch_add(&g->refs, 1);
+	gen_release(c->g);
+	c->g = g;
+	c->l = nl;
 }
 
 static void
 worker_timeouts(struct worker *w)
 {
 	struct conn *c, *next;
-	uint64_t now = now_ms();
+	struct generation *g = NULL;
+	uint64_t now = now_ms(), serial = atomic_load(&w->d->gen_serial);
+	time_t wall = time(NULL);
 
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
+		if (c->state != CONN_HANDSHAKE) {
+			/* A certificate is good only until its not_after. */
+			if (wall >= c->s.identity.not_after) {
+				conn_close(c, "certificate_expired");
+				continue;
+			}
+			if (c->g->serial != serial) {
+				if (g == NULL)
+					g = gen_acquire(w->d);
+				conn_recheck(c, g);
+				if (c->dead)
+					continue;
+			}
+		}
 		if (now < c->deadline)
 			continue;
 		switch (c->state) {
@@ -751,6 +861,7 @@ worker_timeouts(struct worker *w)
 			break;
 		}
 	}
+	gen_release(g);
 	if (!w->listening && !w->stopping && now >= w->relisten_at)
 		worker_listen(w, true);
 }
@@ -777,7 +888,7 @@ worker_main(void *arg)
 				break;
 			case SRC_LISTENER:
 				if (w->listening)
-					worker_accept(w, src->ptr);
+					worker_accept(w, src->index);
 				break;
 			case SRC_CLIENT:
 			case SRC_UPSTREAM:
@@ -828,12 +939,12 @@ relay_start(struct mtlsd *d)
 		w->index = i;
 		if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 			return MTLS_ERR_SYSTEM;
-		if ((w->lsrc = calloc(d->n_listeners, sizeof(*w->lsrc))) ==
-		    NULL)
+		if ((w->lsrc = calloc(d->n_socks, sizeof(*w->lsrc))) == NULL)
 			return MTLS_ERR_NOMEM;
-		for (j = 0; j < d->n_listeners; j++) {
+		for (j = 0; j < d->n_socks; j++) {
 			w->lsrc[j].kind = SRC_LISTENER;
-			w->lsrc[j].ptr = &d->listeners[j];
+			w->lsrc[j].ptr = &d->socks[j];
+			w->lsrc[j].index = j;
 		}
 		w->stopsrc.kind = SRC_STOP;
 		memset(&ev, 0, sizeof(ev));

@@ -102,6 +102,21 @@ session_set_backend_uid(struct session_table *t, struct session *s,
 	pthread_mutex_unlock(&t->lock);
 }
 
+struct mapping_account *
+session_update(struct session_table *t, struct session *s,
+    const char *listener, struct mapping_account *accounts, size_t n)
+{
+	struct mapping_account *old;
+
+	pthread_mutex_lock(&t->lock);
+	old = s->accounts;
+	s->accounts = accounts;
+	s->naccounts = n;
+	s->listener = listener;
+	pthread_mutex_unlock(&t->lock);
+	return old;
+}
+
 size_t
 session_count(struct session_table *t)
 {

@@ -37,6 +37,8 @@ struct tls_conn {
 	bool		 want_write;
 	bool		 have_identity;
 	bool		 have_issuer;
+	unsigned char	*leaf;		/* DER of the verified leaf */
+	size_t		 leaf_len;
 	unsigned char	 issuer_sha256[IDENTITY_SHA256_LEN];
 	enum tls_reason	 reason;
 	char		 detail[TLS_DETAIL_MAX];
@@ -245,6 +247,13 @@ verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 		return 0;
 	}
 	c->have_identity = true;
+	free(c->leaf);
+	if ((c->leaf = malloc((size_t)derlen)) == NULL) {
+		conn_refuse(c, TLS_REASON_PROTOCOL, "out of memory");
+		return 0;
+	}
+	memcpy(c->leaf, der, (size_t)derlen);
+	c->leaf_len = (size_t)derlen;
 	if (c->identity.is_ca) {
 		conn_refuse(c, TLS_REASON_BAD_EKU,
 		    "a CA certificate cannot be a client certificate");
@@ -365,6 +374,7 @@ tls_conn_free(struct tls_conn *c)
 		wolfSSL_free(c->ssl);
 	if (c->have_identity)
 		identity_free(&c->identity);
+	free(c->leaf);
 	free(c);
 }
 
@@ -446,6 +456,24 @@ tls_conn_take_identity(struct tls_conn *c, struct identity *out)
 	*out = c->identity;
 	memset(&c->identity, 0, sizeof(c->identity));
 	c->have_identity = false;
+}
+
+void
+tls_conn_take_leaf(struct tls_conn *c, unsigned char **der, size_t *len)
+{
+	*der = c->leaf;
+	*len = c->leaf_len;
+	c->leaf = NULL;
+	c->leaf_len = 0;
+}
+
+int
+tls_ctx_revoked(struct tls_ctx *t, const unsigned char *der, size_t len)
+{
+	(void)t;
+	(void)der;
+	(void)len;
+	return 0;
 }
 
 const unsigned char *

@@ -66,6 +66,15 @@ const char	*tls_conn_detail(const struct tls_conn *c);
  * tls_handshake returned 0).
  */
 void		 tls_conn_take_identity(struct tls_conn *c, struct identity *out);
+/* The verified leaf's DER, moved out (malloc'd; free it). */
+void		 tls_conn_take_leaf(struct tls_conn *c, unsigned char **der,
+		    size_t *len);
+/*
+ * Is this certificate (DER) revoked by the context's CRLs?  1 revoked,
+ * 0 not (or the listener has no CRLs), negative when it cannot be told.
+ */
+int		 tls_ctx_revoked(struct tls_ctx *t, const unsigned char *der,
+		    size_t len);
 /* SHA-256 of the certificate that issued the leaf (for issuer pins). */
 const unsigned char *tls_conn_issuer_sha256(const struct tls_conn *c);
 /* How many trust anchors client_ca holds (mtlsd -t warns about pins). */

@@ -586,3 +586,71 @@ require_built() {
 }
 
 echo "== $TEST_NAME: logs in $LOGDIR, sockets in $RUNDIR"
+
+# ------------------------------------------------ revocation, reload, expiry
+
+# mkcrl ARGS...: tests/pki/mkcrl.py (a CRL signed by a given CA).
+# mkcert ARGS...: tests/pki/mkcert.py (a leaf issued at test time).
+mkcrl() { python3 "$MTLS_TOP/tests/pki/mkcrl.py" "$@"; }
+mkcert() { python3 "$MTLS_TOP/tests/pki/mkcert.py" "$@"; }
+
+# session_json SERIAL [FIELD]: from "mtlsctl --json sessions", print the
+# session whose serial is SERIAL (one JSON object), or only its FIELD
+# (strings as they are, anything else as JSON).  Status 0 found, 1 no such
+# session, 2 mtlsctl failed.
+session_json() {
+	local out
+	out=$(timeout 20 "$MTLSCTL" -s "$QUERY_SOCK" --json sessions 2>&1) ||
+	    { echo "mtlsctl --json sessions: $out" >&2; return 2; }
+	printf '%s\n' "$out" | python3 -c '
+import json, sys
+serial = sys.argv[1]
+field = sys.argv[2] if len(sys.argv) > 2 else None
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    obj = json.loads(line)
+    if obj.get("serial") != serial:
+        continue
+    if field is None:
+        print(json.dumps(obj, sort_keys=True))
+    else:
+        v = obj.get(field)
+        print(v if isinstance(v, str) else json.dumps(v))
+    sys.exit(0)
+sys.exit(1)' "$@"
+}
+
+# session_listed SERIAL: "mtlsctl sessions" succeeds and lists SERIAL.
+session_listed() {
+	local out
+	out=$(timeout 20 "$MTLSCTL" -s "$QUERY_SOCK" sessions 2>&1) || return 1
+	printf '%s\n' "$out" | grep -qE "(^| )serial=\"?$1\"?( |$)"
+}
+
+# wait_session_gone SERIAL SECONDS: wait (bounded) until "mtlsctl sessions"
+# answers without SERIAL.
+wait_session_gone() {
+	local serial=$1 secs=${2:-5} i out
+	for ((i = 0; i < secs * 10; i++)); do
+		if out=$(timeout 20 "$MTLSCTL" -s "$QUERY_SOCK" sessions 2>&1) &&
+		    ! printf '%s\n' "$out" | grep -qE "(^| )serial=\"?$serial\"?( |$)"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# sighup_wait SECONDS: SIGHUP to mtlsd (by pid), then wait (bounded) for
+# the next "event=reload" line after the current end of the log; prints
+# it.  The mark moves to the end of the log first.
+sighup_wait() {
+	log_mark
+	kill -HUP "$MTLSD_PID" 2>/dev/null || return 1
+	wait_for_log '(^|[ :])event="?reload"?( |$)' "${1:-10}"
+}
+
+# now_ms: wall-clock time in milliseconds since the epoch.
+now_ms() { date +%s%3N; }

@@ -95,7 +95,9 @@ static const char full_config[] =
 	"    idle_timeout = 60;\n"
 	"    max_connections = 100;\n"
 	"    mapping = \"staff\";\n"
-	"    require_mapping = false;\n"
+	"    require_mapping = false;"
+	" crl = [ \"/etc/mtls/root.crl\", \"/etc/mtls/sub.crl\" ];"
+	" crl_expired = \"warn\";\n"			/* line 23 */
 	"  },\n"
 	"  { name = \"imap\";\n"			/* line 25 */
 	"    listen = \"127.0.0.1:9993\";\n"
@@ -351,9 +353,16 @@ test_full(void)
 	CU_ASSERT_EQUAL(l->line, 10);
 	CU_ASSERT_STRING_EQUAL(l->mapping, "staff");
 	CU_ASSERT(!l->require_mapping);
+	CU_ASSERT_EQUAL_FATAL(l->n_crl, 2);
+	CU_ASSERT_STRING_EQUAL(l->crl[0], "/etc/mtls/root.crl");
+	CU_ASSERT_STRING_EQUAL(l->crl[1], "/etc/mtls/sub.crl");
+	CU_ASSERT(l->crl_expired_warn);
 
 	l = &cfg.listeners[1];
 	CU_ASSERT_STRING_EQUAL(l->name, "imap");
+	CU_ASSERT_PTR_NULL(l->crl);
+	CU_ASSERT_EQUAL(l->n_crl, 0);
+	CU_ASSERT(!l->crl_expired_warn);
 	CU_ASSERT_EQUAL(l->listen_addr.ss.ss_family, AF_INET);
 	CU_ASSERT_EQUAL(l->upstream_addr.ss.ss_family, AF_INET);
 	CU_ASSERT_EQUAL(l->line, 25);
@@ -396,6 +405,9 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(l->idle_timeout, 600);
 	CU_ASSERT_EQUAL(l->max_connections, 10000);
 	CU_ASSERT_EQUAL(l->line, 1);
+	CU_ASSERT_PTR_NULL(l->crl);
+	CU_ASSERT_EQUAL(l->n_crl, 0);
+	CU_ASSERT(!l->crl_expired_warn);
 	CU_ASSERT_PTR_NULL(l->mapping);
 	CU_ASSERT_PTR_NULL(l->mapping_set);
 	CU_ASSERT_PTR_NULL(cfg.mappings);
@@ -605,13 +617,15 @@ test_known_keys(void)
 		CU_ASSERT(found);
 		n++;
 	}
-	CU_ASSERT_EQUAL(n, 33);
+	CU_ASSERT_EQUAL(n, 35);
 	CU_ASSERT(is_known("mappings"));
 	CU_ASSERT(is_known("listeners.mapping"));
 	CU_ASSERT(is_known("listeners.require_mapping"));
 	CU_ASSERT(is_known("mappings.*.regex"));
 	CU_ASSERT(!is_known("mappings.*.colour"));
-	CU_ASSERT(!is_known("listeners.crl"));
+	CU_ASSERT(is_known("listeners.crl"));
+	CU_ASSERT(is_known("listeners.crl_expired"));
+	CU_ASSERT(!is_known("crl"));
 	config_destroy(&lc);
 }
 
@@ -770,13 +784,202 @@ test_err_unknown_listener_key(void)
 	    "listener \"ssh\": unknown key \"colour\"");
 }
 
-/* CRL support comes in a later issue: until then crl is unknown. */
+/*
+ * GOOD_LST with extra (built at run time) from line 7 on; returns cfg,
+ * or NULL when it does not load.
+ */
+static struct mtlsd_config *
+load_listener(const char *extra, struct mtlsd_config *cfg)
+{
+	static const char head[] = GOOD_LST, tail[] = "} );\n";
+	char text[8192], err[CONFIG_ERR_MAX];
+
+	snprintf(text, sizeof(text), "%.*s%s%s",
+	    (int)(sizeof(head) - sizeof(tail)), head, extra, tail);
+	if (load_text(text, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return NULL;
+	}
+	return cfg;
+}
+
+/* crl as an array and as a list, empty, full; crl_expired's values. */
 static void
-test_err_crl_not_yet(void)
+test_crl_accepted(void)
+{
+	struct mtlsd_config cfg;
+	const struct listener_config *l;
+	char extra[4096], *p;
+	size_t i;
+
+	/* An array over several lines. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(
+	    "    crl = [ \"/etc/mtls/root.crl\",\n"
+	    "        \"/etc/mtls/staff-ca.crl\",\n"
+	    "        \"/etc/mtls/partner ca.der\" ];\n", &cfg));
+	l = &cfg.listeners[0];
+	CU_ASSERT_EQUAL_FATAL(l->n_crl, 3);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l->crl);
+	CU_ASSERT_STRING_EQUAL(l->crl[0], "/etc/mtls/root.crl");
+	CU_ASSERT_STRING_EQUAL(l->crl[1], "/etc/mtls/staff-ca.crl");
+	CU_ASSERT_STRING_EQUAL(l->crl[2], "/etc/mtls/partner ca.der");
+	CU_ASSERT(!l->crl_expired_warn);
+	config_free(&cfg);
+	CU_ASSERT_PTR_NULL(cfg.listeners);
+
+	/* A list, with crl_expired in both spellings. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(
+	    "    crl = ( \"/a.crl\", \"/b.crl\" ); crl_expired = \"warn\";\n",
+	    &cfg));
+	l = &cfg.listeners[0];
+	CU_ASSERT_EQUAL_FATAL(l->n_crl, 2);
+	CU_ASSERT_STRING_EQUAL(l->crl[0], "/a.crl");
+	CU_ASSERT_STRING_EQUAL(l->crl[1], "/b.crl");
+	CU_ASSERT(l->crl_expired_warn);
+	config_free(&cfg);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(
+	    "    crl = [ \"/a.crl\" ]; crl_expired = \"refuse\";\n", &cfg));
+	CU_ASSERT_EQUAL(cfg.listeners[0].n_crl, 1);
+	CU_ASSERT(!cfg.listeners[0].crl_expired_warn);
+	config_free(&cfg);
+
+	/* Empty, either way, means none. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener("    crl = [ ];\n", &cfg));
+	CU_ASSERT_EQUAL(cfg.listeners[0].n_crl, 0);
+	CU_ASSERT_PTR_NULL(cfg.listeners[0].crl);
+	config_free(&cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener("    crl = ( );\n", &cfg));
+	CU_ASSERT_EQUAL(cfg.listeners[0].n_crl, 0);
+	CU_ASSERT_PTR_NULL(cfg.listeners[0].crl);
+	config_free(&cfg);
+
+	/* 64 files is the most. */
+	p = extra + snprintf(extra, sizeof(extra), "    crl = [");
+	for (i = 0; i < 64; i++)
+		p += snprintf(p, sizeof(extra) - (size_t)(p - extra),
+		    "%s\"/c/%zu.crl\"", i > 0 ? ", " : " ", i);
+	snprintf(p, sizeof(extra) - (size_t)(p - extra), " ];\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(extra, &cfg));
+	l = &cfg.listeners[0];
+	CU_ASSERT_EQUAL_FATAL(l->n_crl, 64);
+	CU_ASSERT_STRING_EQUAL(l->crl[0], "/c/0.crl");
+	CU_ASSERT_STRING_EQUAL(l->crl[63], "/c/63.crl");
+	config_free(&cfg);
+}
+
+static void
+test_err_crl(void)
+{
+	char text[8192], *p;
+	size_t i;
+
+	/* Errors name the element and give the line of "crl". */
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ \"/etc/mtls/root.crl\",\n"
+	    "        \"clients.crl\" ];\n"), 7,
+	    "listener \"ssh\": crl[1] must be an absolute path "
+	    "(got \"clients.crl\")");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = ( \"../x.crl\" );\n"), 7,
+	    "listener \"ssh\": crl[0] must be an absolute path");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = ( \"/a.crl\", 5 );\n"), 7,
+	    "listener \"ssh\": crl[1] must be a string");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ 1, 2 ];\n"), 7,
+	    "listener \"ssh\": crl[0] must be a string");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = ( { file = \"/a.crl\"; } );\n"), 7,
+	    "listener \"ssh\": crl[0] must be a string");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = ( ( \"/a.crl\" ) );\n"), 7,
+	    "listener \"ssh\": crl[0] must be a string");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = \"/etc/mtls/clients.crl\";\n"), 7,
+	    "listener \"ssh\": key \"crl\" must be a list of paths");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ \"/a.crl\", \"\" ];\n"), 7,
+	    "listener \"ssh\": key \"crl[1]\" must not be empty");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ \"/a\\tb.crl\" ];\n"), 7,
+	    "listener \"ssh\": key \"crl[0]\" must not contain control");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ \"/a.crl\", \"/b.crl\",\n"
+	    "        \"/a.crl\" ];\n"), 7,
+	    "listener \"ssh\": crl[2] \"/a.crl\" is listed twice "
+	    "(also crl[0])");
+
+	/* 65 files. */
+	p = text + snprintf(text, sizeof(text), "listeners = ( {\n"
+	    "    name = \"ssh\"; listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\"; require_mapping = false;\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/clients-ca.pem\";\n"
+	    "    crl = [");
+	for (i = 0; i < 65; i++)
+		p += snprintf(p, sizeof(text) - (size_t)(p - text),
+		    "%s\"/c/%zu.crl\"", i > 0 ? ",\n" : " ", i);
+	snprintf(p, sizeof(text) - (size_t)(p - text), " ];\n} );\n");
+	EXPECT_ERROR(text, 7,
+	    "listener \"ssh\": crl has too many entries (at most 64)");
+
+	/* The second listener's error names it. */
+	EXPECT_ERROR("listeners = (\n"
+	    "  { name = \"ssh\"; listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\"; require_mapping = false;\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/clients-ca.pem\";\n"
+	    "    crl = [ \"/etc/mtls/clients.crl\" ]; },\n"
+	    "  { name = \"imap\"; listen = \"127.0.0.1:9993\";\n"
+	    "    upstream = \"127.0.0.1:143\"; require_mapping = false;\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/clients-ca.pem\";\n"
+	    "    crl = [ \"/etc/mtls/clients.crl\", \"imap.crl\" ]; }\n"
+	    ");\n", 13,
+	    "listener \"imap\": crl[1] must be an absolute path");
+}
+
+static void
+test_err_crl_expired(void)
 {
 	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
-	    "    crl = [ \"/etc/mtls/clients.crl\" ];\n"), 7,
-	    "unknown key \"crl\"");
+	    "    crl = [ \"/a.crl\" ];\n    crl_expired = \"accept\";\n"), 8,
+	    "listener \"ssh\": crl_expired must be \"refuse\" or \"warn\"");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ \"/a.crl\" ]; crl_expired = \"WARN\";\n"), 7,
+	    "listener \"ssh\": crl_expired must be \"refuse\" or \"warn\"");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ \"/a.crl\" ]; crl_expired = true;\n"), 7,
+	    "listener \"ssh\": crl_expired must be \"refuse\" or \"warn\"");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ \"/a.crl\" ]; crl_expired = 1;\n"), 7,
+	    "listener \"ssh\": crl_expired must be \"refuse\" or \"warn\"");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ \"/a.crl\" ]; crl_expired = [ \"warn\" ];\n"), 7,
+	    "listener \"ssh\": crl_expired must be \"refuse\" or \"warn\"");
+
+	/* Without crl, wherever crl_expired is in the group. */
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl_expired = \"warn\";\n"), 7,
+	    "listener \"ssh\": crl_expired is set but the listener has no "
+	    "crl");
+	EXPECT_ERROR("listeners = ( { crl_expired = \"refuse\";\n"
+	    "    name = \"ssh\"; listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\"; require_mapping = false;\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/clients-ca.pem\"; } );\n", 1,
+	    "listener \"ssh\": crl_expired is set but the listener has no "
+	    "crl");
+	/* An empty crl is no crl. */
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    crl = [ ];\n    crl_expired = \"warn\";\n"), 8,
+	    "listener \"ssh\": crl_expired is set but the listener has no "
+	    "crl");
 }
 
 static void
@@ -1528,7 +1731,9 @@ static const struct {
 	{ "error: NUL byte", test_err_nul_byte },
 	{ "error: unknown top-level key", test_err_unknown_top },
 	{ "error: unknown listener key", test_err_unknown_listener_key },
-	{ "error: crl not yet", test_err_crl_not_yet },
+	{ "crl and crl_expired accepted", test_crl_accepted },
+	{ "error: crl", test_err_crl },
+	{ "error: crl_expired", test_err_crl_expired },
 	{ "error: string for int", test_err_string_for_int },
 	{ "error: out of range", test_err_range },
 	{ "error: integer overflow", test_err_overflow },
