@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define DER_BOOLEAN		0x01
 #define DER_INTEGER		0x02
@@ -51,6 +52,8 @@ int	 der_expect(struct der *in, uint8_t tag, struct der_elem *out);
 int	 der_peek(const struct der *in, uint8_t tag);
 /* True when an OID's content equals the given bytes. */
 int	 der_oid_is(const struct der *oid, const uint8_t *bytes, size_t len);
+/* Seconds since the epoch of a UTCTime or GeneralizedTime element. */
+int	 der_time(const struct der_elem *e, time_t *out);
 /* Dotted text of an OID ("1.2.840.113549"); MTLS_ERR_* on failure. */
 int	 der_oid_text(const struct der *oid, char *out, size_t size);
 

@@ -345,49 +345,6 @@ done:
 }
 
 static int
-parse_time(const struct der_elem *e, time_t *out)
-{
-	char digits[16];
-	struct tm tm;
-	size_t n = e->content.len, i, off = 0;
-	int year;
-
-	if (e->tag == DER_UTCTIME && n == 13)
-		off = 0;
-	else if (e->tag == DER_GENERALIZEDTIME && n == 15)
-		off = 2;
-	else
-		return MTLS_ERR_INVALID;
-	if (e->content.p[n - 1] != 'Z')
-		return MTLS_ERR_INVALID;
-	for (i = 0; i < n - 1; i++) {
-		if (e->content.p[i] < '0' || e->content.p[i] > '9')
-			return MTLS_ERR_INVALID;
-		digits[i] = (char)(e->content.p[i] - '0');
-	}
-#define D2(k) (digits[(k)] * 10 + digits[(k) + 1])
-	memset(&tm, 0, sizeof(tm));
-	if (off == 0) {
-		year = D2(0);
-		year += year < 50 ? 2000 : 1900;	/* RFC 5280 4.1.2.5.1 */
-	} else
-		year = D2(0) * 100 + D2(2);
-	tm.tm_year = year - 1900;
-	tm.tm_mon = D2(2 + off) - 1;
-	tm.tm_mday = D2(4 + off);
-	tm.tm_hour = D2(6 + off);
-	tm.tm_min = D2(8 + off);
-	tm.tm_sec = D2(10 + off);
-#undef D2
-	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-	    tm.tm_sec > 60)
-		return MTLS_ERR_INVALID;
-	*out = timegm(&tm);
-	return 0;
-}
-
-static int
 parse_serial(const struct der_elem *e, char *out, size_t size)
 {
 	const uint8_t *p = e->content.p;
@@ -559,8 +516,8 @@ identity_from_der(struct identity *id, const unsigned char *der, size_t len,
 		FAIL(MTLS_ERR_INVALID, "bad validity");
 	val = validity.content;
 	if (der_next(&val, &nb) != 0 || der_next(&val, &na) != 0 ||
-	    parse_time(&nb, &id->not_before) != 0 ||
-	    parse_time(&na, &id->not_after) != 0)
+	    der_time(&nb, &id->not_before) != 0 ||
+	    der_time(&na, &id->not_after) != 0)
 		FAIL(MTLS_ERR_INVALID, "bad validity dates");
 	if (der_expect(&tbs, DER_SEQUENCE, &subject) != 0 ||
 	    (rc = parse_name(&subject, &id->subject)) != 0)

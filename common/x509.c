@@ -14,6 +14,7 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/hash.h>
 
+#include "bytes.h"
 #include "der.h"
 #include "error.h"
 #include "x509.h"
@@ -157,38 +158,54 @@ read_file(const char *path, char **data, size_t *len, char *err,
 	return 0;
 }
 
-int
-x509_pem_read(const char *path, unsigned char ***der, size_t **len,
-    char *err, size_t errsize)
+/*
+ * Every "-----BEGIN label-----" block of a PEM text as DER; a text with
+ * no PEM block at all is taken as one DER object when der_ok.
+ */
+static int
+pem_blocks(const char *path, const char *label, bool der_ok,
+    unsigned char ***der, size_t **len, char *err, size_t errsize)
 {
 	unsigned char **list = NULL, **nl, *one;
 	size_t *lens = NULL, *nlen, n = 0, flen, onelen;
-	char *data, *p, *begin, *end;
+	char *data, *p, *begin, *end, bline[64], eline[64];
 	int rc;
 
+	snprintf(bline, sizeof(bline), "-----BEGIN %s-----", label);
+	snprintf(eline, sizeof(eline), "-----END %s-----", label);
 	if ((rc = read_file(path, &data, &flen, err, errsize)) != 0)
 		return rc;
-	for (p = data; (begin = strstr(p, PEM_BEGIN)) != NULL; p = end) {
-		begin += strlen(PEM_BEGIN);
-		if ((end = strstr(begin, PEM_END)) == NULL) {
-			snprintf(err, errsize, "%s: certificate %zu has no "
-			    "END line", path, n + 1);
+	if (der_ok && strstr(data, "-----BEGIN") == NULL && flen > 0) {
+		if ((list = malloc(sizeof(*list))) == NULL ||
+		    (lens = malloc(sizeof(*lens))) == NULL) {
+			free(list);
+			free(data);
+			return MTLS_ERR_NOMEM;
+		}
+		list[0] = (unsigned char *)data;	/* the whole file */
+		lens[0] = flen;
+		*der = list;
+		*len = lens;
+		return 1;
+	}
+	for (p = data; (begin = strstr(p, bline)) != NULL; p = end) {
+		begin += strlen(bline);
+		if ((end = strstr(begin, eline)) == NULL) {
+			snprintf(err, errsize, "%s: block %zu has no END line",
+			    path, n + 1);
 			rc = MTLS_ERR_INVALID;
 			goto fail;
 		}
 		if (n >= X509_MAX_ANCHORS) {
-			snprintf(err, errsize, "%s: more than %d certificates",
-			    path, X509_MAX_ANCHORS);
+			snprintf(err, errsize, "%s: more than %d blocks", path,
+			    X509_MAX_ANCHORS);
 			rc = MTLS_ERR_TOO_LARGE;
 			goto fail;
 		}
 		if ((rc = b64_decode(begin, (size_t)(end - begin), &one,
-		    &onelen)) != 0 || cert_names(one, onelen, NULL,
-		    NULL) != 0) {
-			if (rc == 0)
-				free(one);
-			snprintf(err, errsize, "%s: certificate %zu is not "
-			    "valid PEM/DER", path, n + 1);
+		    &onelen)) != 0) {
+			snprintf(err, errsize, "%s: block %zu is not valid "
+			    "base64", path, n + 1);
 			rc = MTLS_ERR_INVALID;
 			goto fail;
 		}
@@ -204,11 +221,11 @@ x509_pem_read(const char *path, unsigned char ***der, size_t **len,
 		lens = nlen;
 		list[n] = one;
 		lens[n++] = onelen;
-		end += strlen(PEM_END);
+		end += strlen(eline);
 	}
 	free(data);
 	if (n == 0) {
-		snprintf(err, errsize, "%s: no PEM certificate", path);
+		snprintf(err, errsize, "%s: no PEM %s", path, label);
 		free(list);
 		free(lens);
 		return MTLS_ERR_INVALID;
@@ -220,6 +237,163 @@ fail:
 	free(data);
 	x509_der_list_free(list, lens, n);
 	return rc;
+}
+
+int
+x509_pem_read(const char *path, unsigned char ***der, size_t **len,
+    char *err, size_t errsize)
+{
+	size_t i;
+	int n;
+
+	if ((n = pem_blocks(path, "CERTIFICATE", false, der, len, err,
+	    errsize)) < 0)
+		return n;
+	for (i = 0; i < (size_t)n; i++) {
+		if (cert_names((*der)[i], (*len)[i], NULL, NULL) != 0) {
+			snprintf(err, errsize, "%s: certificate %zu is not "
+			    "valid PEM/DER", path, i + 1);
+			x509_der_list_free(*der, *len, (size_t)n);
+			return MTLS_ERR_INVALID;
+		}
+	}
+	return n;
+}
+
+/* Parse one DER CertificateList (RFC 5280 5.1) into c. */
+static int
+crl_parse(struct x509_crl *c, const unsigned char *der, size_t len)
+{
+	struct der in = { der, len }, tbs, list, entry;
+	struct der_elem e, issuer, t1, serial;
+	int rc;
+
+	if (der_expect(&in, DER_SEQUENCE, &e) != 0 || in.len != 0)
+		return MTLS_ERR_INVALID;
+	in = e.content;
+	if (der_expect(&in, DER_SEQUENCE, &e) != 0)
+		return MTLS_ERR_INVALID;
+	tbs = e.content;
+	if (der_peek(&tbs, DER_INTEGER) && der_next(&tbs, &e) != 0)
+		return MTLS_ERR_INVALID;
+	if (der_expect(&tbs, DER_SEQUENCE, &e) != 0 ||
+	    der_expect(&tbs, DER_SEQUENCE, &issuer) != 0 ||
+	    der_next(&tbs, &t1) != 0 || der_time(&t1, &c->this_update) != 0)
+		return MTLS_ERR_INVALID;
+	if (der_peek(&tbs, DER_UTCTIME) || der_peek(&tbs, DER_GENERALIZEDTIME)) {
+		if (der_next(&tbs, &e) != 0 ||
+		    der_time(&e, &c->next_update) != 0)
+			return MTLS_ERR_INVALID;
+		c->has_next_update = true;
+	}
+	if ((c->issuer = malloc(issuer.whole.len)) == NULL)
+		return MTLS_ERR_NOMEM;
+	memcpy(c->issuer, issuer.whole.p, issuer.whole.len);
+	c->issuer_len = issuer.whole.len;
+	if (!der_peek(&tbs, DER_SEQUENCE))
+		return 0;			/* nothing revoked */
+	if (der_next(&tbs, &e) != 0)
+		return MTLS_ERR_INVALID;
+	list = e.content;
+	while (list.len > 0) {
+		if (der_expect(&list, DER_SEQUENCE, &e) != 0)
+			return MTLS_ERR_INVALID;
+		entry = e.content;
+		if (der_expect(&entry, DER_INTEGER, &serial) != 0)
+			return MTLS_ERR_INVALID;
+		if ((rc = bytes_list_add(&c->serials, serial.content.p,
+		    serial.content.len)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+x509_crl_read(const char *path, struct x509_crl **out, size_t *nout,
+    char *err, size_t errsize)
+{
+	struct x509_crl *crls;
+	unsigned char **der;
+	size_t *len, i;
+	int n, rc;
+
+	if ((n = pem_blocks(path, "X509 CRL", true, &der, &len, err,
+	    errsize)) < 0)
+		return n;
+	if ((crls = calloc((size_t)n, sizeof(*crls))) == NULL) {
+		x509_der_list_free(der, len, (size_t)n);
+		return MTLS_ERR_NOMEM;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		if ((rc = crl_parse(&crls[i], der[i], len[i])) != 0) {
+			snprintf(err, errsize, "%s: CRL %zu is not a valid "
+			    "DER or PEM CRL", path, i + 1);
+			x509_crl_free(crls, (size_t)n);
+			x509_der_list_free(der, len, (size_t)n);
+			return rc;
+		}
+		crls[i].der = der[i];
+		crls[i].len = len[i];
+		der[i] = NULL;
+	}
+	x509_der_list_free(der, len, (size_t)n);
+	*out = crls;
+	*nout = (size_t)n;
+	return 0;
+}
+
+void
+x509_crl_free(struct x509_crl *crls, size_t n)
+{
+	size_t i;
+
+	for (i = 0; crls != NULL && i < n; i++) {
+		free(crls[i].issuer);
+		free(crls[i].der);
+		bytes_list_free(&crls[i].serials);
+	}
+	free(crls);
+}
+
+int
+x509_crl_lookup(const struct x509_crl *const *crls, size_t n,
+    const unsigned char *cert, size_t certlen, const struct x509_crl **which)
+{
+	struct der in = { cert, certlen }, tbs, issuer;
+	struct der_elem e, serial;
+	const struct x509_crl *c;
+	size_t i, j;
+
+	*which = NULL;
+	if (cert_names(cert, certlen, &issuer, NULL) != 0 ||
+	    der_expect(&in, DER_SEQUENCE, &e) != 0)
+		return MTLS_ERR_INVALID;
+	in = e.content;
+	if (der_expect(&in, DER_SEQUENCE, &e) != 0)
+		return MTLS_ERR_INVALID;
+	tbs = e.content;
+	if (der_peek(&tbs, 0xa0) && der_next(&tbs, &e) != 0)
+		return MTLS_ERR_INVALID;
+	if (der_expect(&tbs, DER_INTEGER, &serial) != 0)
+		return MTLS_ERR_INVALID;
+	for (i = 0; i < n; i++) {
+		c = crls[i];
+		if (c->issuer_len != issuer.len ||
+		    memcmp(c->issuer, issuer.p, issuer.len) != 0)
+			continue;
+		/* The issuer's newest CRL answers for it. */
+		if (*which == NULL || c->this_update > (*which)->this_update)
+			*which = c;
+	}
+	if (*which == NULL)
+		return X509_CRL_NONE;
+	c = *which;
+	for (j = 0; j < c->serials.count; j++)
+		if (c->serials.items[j].len == serial.content.len &&
+		    memcmp(c->serials.items[j].data, serial.content.p,
+		    serial.content.len) == 0)
+			return X509_CRL_REVOKED;
+	return X509_CRL_GOOD;
 }
 
 void

@@ -13,7 +13,11 @@
 #ifndef MTLS_X509_H
 #define MTLS_X509_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
+
+#include "bytes.h"
 
 #include "identity.h"
 
@@ -53,5 +57,36 @@ void	 x509_der_list_free(unsigned char **der, size_t *len, size_t n);
 int	 x509_path(const struct x509_anchors *a, const unsigned char *const *certs,
 	    const size_t *lens, size_t n, int max_intermediates,
 	    int *intermediates, unsigned char issuer_sha256[IDENTITY_SHA256_LEN]);
+
+/* One CRL, parsed: who issued it, its dates, which serials it lists. */
+struct x509_crl {
+	unsigned char		*issuer;	/* DER Name */
+	size_t			 issuer_len;
+	time_t			 this_update;
+	time_t			 next_update;
+	bool			 has_next_update;
+	struct mtls_bytes_list	 serials;	/* INTEGER contents, as DER */
+	unsigned char		*der;		/* the whole CRL */
+	size_t			 len;
+};
+
+/*
+ * Read every CRL of a file: one or more PEM "X509 CRL" blocks, or one DER
+ * CRL.  The signature is not checked here (the TLS layer has the CAs).
+ */
+int	 x509_crl_read(const char *path, struct x509_crl **crls, size_t *n,
+	    char *err, size_t errsize);
+void	 x509_crl_free(struct x509_crl *crls, size_t n);
+
+#define X509_CRL_GOOD		0	/* the issuer's CRL does not list it */
+#define X509_CRL_REVOKED	1	/* listed */
+#define X509_CRL_NONE		2	/* no CRL of its issuer */
+/*
+ * Look a DER certificate up in the CRLs (the newest CRL of its issuer
+ * answers, *which).  Returns one of the above or a negative code.
+ */
+int	 x509_crl_lookup(const struct x509_crl *const *crls, size_t n,
+	    const unsigned char *cert, size_t certlen,
+	    const struct x509_crl **which);
 
 #endif

@@ -333,3 +333,22 @@ done:
 	pthread_mutex_unlock(&d->reload_lock);
 	return rc;
 }
+
+int
+mtlsd_refresh_tls(struct mtlsd *d, uint64_t *serial, char *err,
+    size_t errsize)
+{
+	struct generation *cur, *g;
+	int rc;
+
+	pthread_mutex_lock(&d->reload_lock);
+	cur = gen_acquire(d);
+	rc = gen_build(d, cur->conf, &g, err, errsize);
+	if (rc == 0) {
+		gen_install(d, g);
+		*serial = g->serial;
+	}
+	gen_release(cur);
+	pthread_mutex_unlock(&d->reload_lock);
+	return rc;
+}

@@ -230,6 +230,8 @@ main(int argc, char *argv[])
 		fatal("query server");
 	if (relay_start(&d) != 0)
 		fatal("workers");
+	if (crlwatch_start(&d) != 0)
+		fatal("crl watch");
 
 	logfmt_init(&lf, "ready");
 	logfmt_int(&lf, "pid", getpid());
@@ -260,6 +262,7 @@ main(int argc, char *argv[])
 	if (eventfd_write(d.stop_fd, 1) == -1)
 		fatal("eventfd_write");
 	relay_join(&d);
+	crlwatch_join(&d);
 	for (i = 0; i < d.n_socks; i++)
 		close(d.socks[i].fd);
 	query_join(&d);

@@ -149,6 +149,17 @@ void		 gen_release(struct generation *g);
 int		 mtlsd_reload(struct mtlsd *d, uint64_t *serial, char *err,
 		    size_t errsize);
 
+/*
+ * The same configuration with fresh TLS state (CRL files changed on
+ * disk): 0 and the new serial, or a negative code with err.
+ */
+int		 mtlsd_refresh_tls(struct mtlsd *d, uint64_t *serial,
+		    char *err, size_t errsize);
+
+/* crlwatch.c */
+int		 crlwatch_start(struct mtlsd *d);
+void		 crlwatch_join(struct mtlsd *d);
+
 /* privsep.c */
 void		 priv_drop(const char *user, const char *group);
 int		 priv_lookup(const char *user, const char *group, uid_t *uid,

@@ -385,6 +385,16 @@ conn_handshake_done(struct conn *c)
 		c->has_issuer = true;
 	}
 	tls_conn_take_leaf(c->tls, &c->leaf_der, &c->leaf_len);
+	if (tls_conn_crl_warning(c->tls) != NULL) {
+		logfmt_init(&lf, "crl");
+		logfmt_str(&lf, "result", "expired");
+		logfmt_str(&lf, "listener", c->l->cfg->name);
+		logfmt_str(&lf, "client", c->s.client);
+		logfmt_bytes(&lf, "subject", c->s.identity.subject.rfc4514.data,
+		    c->s.identity.subject.rfc4514.len);
+		logfmt_str(&lf, "detail", tls_conn_crl_warning(c->tls));
+		logfmt_emit(&lf, LOGLVL_WARNING);
+	}
 	snprintf(c->s.tls_version, sizeof(c->s.tls_version), "%s",
 	    tls_conn_version(c->tls));
 	snprintf(c->s.cipher, sizeof(c->s.cipher), "%s",

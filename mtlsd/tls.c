@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,20 @@
 /* ex_data slot of a WOLFSSL that points back at its struct tls_conn */
 #define TLS_EXDATA_CONN	0
 
+/* The CRLs of one crl file. */
+struct crl_file {
+	struct x509_crl	*crls;
+	size_t		 n;
+};
+
 struct tls_ctx {
 	WOLFSSL_CTX	*ctx;
 	struct x509_anchors *anchors;	/* client_ca, for our own path check */
+	struct crl_file	*crl_files;	/* parsed, for lookups of our own */
+	size_t		 n_crl_files;
+	const struct x509_crl **crls;	/* all of them */
+	size_t		 n_crls;
+	bool		 crl_warn;	/* crl_expired = "warn" */
 	int		 verify_depth;
 	bool		 require_eku;
 };
@@ -37,6 +49,7 @@ struct tls_conn {
 	bool		 want_write;
 	bool		 have_identity;
 	bool		 have_issuer;
+	char		 crl_warning[TLS_DETAIL_MAX];
 	unsigned char	*leaf;		/* DER of the verified leaf */
 	size_t		 leaf_len;
 	unsigned char	 issuer_sha256[IDENTITY_SHA256_LEN];
@@ -58,6 +71,8 @@ static const char *const reason_names[TLS_REASON_MAX] = {
 	[TLS_REASON_TIMEOUT] = "timeout",
 	[TLS_REASON_PROTOCOL] = "protocol",
 	[TLS_REASON_NO_MAPPING] = "no_mapping",
+	[TLS_REASON_CRL_EXPIRED] = "crl_expired",
+	[TLS_REASON_CRL_MISSING] = "crl_missing",
 };
 
 const char *
@@ -118,6 +133,10 @@ reason_from_error(int e)
 	case CRL_CERT_REVOKED:
 	case X509_V_ERR_CERT_REVOKED:
 		return TLS_REASON_REVOKED;
+	case CRL_MISSING:
+		return TLS_REASON_CRL_MISSING;
+	case CRL_CERT_DATE_ERR:
+		return TLS_REASON_CRL_EXPIRED;
 	case NO_PEER_CERT:
 		return TLS_REASON_NO_CERT;
 	}
@@ -197,6 +216,50 @@ path_ok(struct tls_conn *c, WOLFSSL_X509_STORE_CTX *store)
 }
 
 /*
+ * The library found no CRL it may use for this certificate's issuer: our
+ * own copy says whether that CRL exists but is past its nextUpdate (then
+ * crl_expired decides), or is missing altogether (refused).
+ */
+static int
+crl_decide(struct tls_conn *c, WOLFSSL_X509_STORE_CTX *store, int depth)
+{
+	const struct x509_crl *which = NULL;
+	const unsigned char *der;
+	char when[32];
+	int derlen, r;
+
+	der = wolfSSL_X509_get_der(store->current_cert, &derlen);
+	if (der == NULL || derlen <= 0) {
+		conn_refuse(c, TLS_REASON_PROTOCOL, "no DER at depth %d", depth);
+		return 0;
+	}
+	r = x509_crl_lookup(c->ctx->crls, c->ctx->n_crls, der,
+	    (size_t)derlen, &which);
+	if (r == X509_CRL_REVOKED) {
+		conn_refuse(c, TLS_REASON_REVOKED, "certificate at depth %d "
+		    "is listed by its issuer's CRL", depth);
+		return 0;
+	}
+	if (r != X509_CRL_GOOD || which == NULL) {
+		conn_refuse(c, TLS_REASON_CRL_MISSING, "no CRL for the issuer "
+		    "of the certificate at depth %d (with crl set, every CA "
+		    "needs one)", depth);
+		return 0;
+	}
+	identity_time_text(which->next_update, when, sizeof(when));
+	if (!c->ctx->crl_warn) {
+		conn_refuse(c, TLS_REASON_CRL_EXPIRED, "the CRL of the issuer "
+		    "of the certificate at depth %d expired at %s "
+		    "(crl_expired = refuse)", depth, when);
+		return 0;
+	}
+	snprintf(c->crl_warning, sizeof(c->crl_warning), "accepted with the "
+	    "CRL of the issuer of the certificate at depth %d, expired at %s "
+	    "(crl_expired = warn)", depth, when);
+	return 1;
+}
+
+/*
  * Called for every certificate of the peer's chain (WOLFSSL_ALWAYS_VERIFY_CB),
  * top down, the leaf (depth 0) last.  wolfSSL has checked signature, dates
  * and trust; we add the depth limit and the clientAuth EKU, and parse the
@@ -223,6 +286,11 @@ verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 	if (!preverify && depth == 0 && store->error == EXTKEYUSE_AUTH_E &&
 	    !c->ctx->require_eku)
 		preverify = 1;
+	if (!preverify && (store->error == CRL_MISSING ||
+	    store->error == CRL_CERT_DATE_ERR ||
+	    store->error == X509_V_ERR_UNABLE_TO_GET_CRL ||
+	    store->error == X509_V_ERR_CRL_HAS_EXPIRED))
+		return crl_decide(c, store, depth);
 	if (!preverify) {
 		enum tls_reason r = reason_from_error(store->error);
 
@@ -267,6 +335,63 @@ verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * Every CRL of every crl file: the library checks the ones still current
+ * (and their signatures against client_ca); we keep our own list of all
+ * of them, to tell "expired" from "missing" and to re-check live sessions.
+ */
+static int
+load_crls(struct tls_ctx *t, const struct listener_config *lc, char *err,
+    size_t errsize)
+{
+	const struct x509_crl **all;
+	struct crl_file *f;
+	time_t now = time(NULL);
+	size_t i, j;
+	int rc;
+
+	if ((t->crl_files = calloc(lc->n_crl, sizeof(*t->crl_files))) ==
+	    NULL) {
+		snprintf(err, errsize, "out of memory");
+		return MTLS_ERR_NOMEM;
+	}
+	t->crl_warn = lc->crl_expired_warn;
+	if (wolfSSL_CTX_EnableCRL(t->ctx, WOLFSSL_CRL_CHECKALL) !=
+	    WOLFSSL_SUCCESS) {
+		snprintf(err, errsize, "cannot enable CRL checks");
+		return MTLS_ERR_TLS;
+	}
+	for (i = 0; i < lc->n_crl; i++) {
+		f = &t->crl_files[t->n_crl_files];
+		if ((rc = x509_crl_read(lc->crl[i], &f->crls, &f->n, err,
+		    errsize)) != 0)
+			return rc;
+		t->n_crl_files++;
+		all = reallocarray(t->crls, t->n_crls + f->n, sizeof(*all));
+		if (all == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return MTLS_ERR_NOMEM;
+		}
+		t->crls = all;
+		for (j = 0; j < f->n; j++) {
+			t->crls[t->n_crls++] = &f->crls[j];
+			/* An expired CRL cannot be loaded: ours decides. */
+			if (f->crls[j].has_next_update &&
+			    f->crls[j].next_update <= now)
+				continue;
+			if ((rc = wolfSSL_CTX_LoadCRLBuffer(t->ctx,
+			    f->crls[j].der, (long)f->crls[j].len,
+			    WOLFSSL_FILETYPE_ASN1)) != WOLFSSL_SUCCESS) {
+				snprintf(err, errsize, "crl %s: CRL %zu does not "
+				    "verify against any CA of client_ca (%d)",
+				    lc->crl[i], j + 1, rc);
+				return MTLS_ERR_TLS;
+			}
+		}
+	}
+	return 0;
 }
 
 #define CTX_FAIL(...) do {						\
@@ -314,6 +439,8 @@ tls_ctx_new(const struct listener_config *lc, const char *conf_file,
 	if (x509_anchors_load(lc->client_ca, &t->anchors, msg,
 	    sizeof(msg)) != 0)
 		CTX_FAIL("client_ca %s", msg);
+	if (lc->n_crl > 0 && load_crls(t, lc, msg, sizeof(msg)) != 0)
+		CTX_FAIL("%s", msg);
 	wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_PEER |
 	    WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	/*
@@ -338,11 +465,17 @@ fail:
 void
 tls_ctx_free(struct tls_ctx *t)
 {
+	size_t i;
+
 	if (t == NULL)
 		return;
 	if (t->ctx != NULL)
 		wolfSSL_CTX_free(t->ctx);
 	x509_anchors_free(t->anchors);
+	for (i = 0; i < t->n_crl_files; i++)
+		x509_crl_free(t->crl_files[i].crls, t->crl_files[i].n);
+	free(t->crl_files);
+	free(t->crls);
 	free(t);
 }
 
@@ -470,10 +603,19 @@ tls_conn_take_leaf(struct tls_conn *c, unsigned char **der, size_t *len)
 int
 tls_ctx_revoked(struct tls_ctx *t, const unsigned char *der, size_t len)
 {
-	(void)t;
-	(void)der;
-	(void)len;
-	return 0;
+	const struct x509_crl *which;
+	int r;
+
+	if (t->n_crls == 0)
+		return 0;
+	r = x509_crl_lookup(t->crls, t->n_crls, der, len, &which);
+	return r == X509_CRL_REVOKED ? 1 : r < 0 ? r : 0;
+}
+
+const char *
+tls_conn_crl_warning(const struct tls_conn *c)
+{
+	return c->crl_warning[0] != '\0' ? c->crl_warning : NULL;
 }
 
 const unsigned char *

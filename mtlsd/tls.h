@@ -26,6 +26,8 @@ enum tls_reason {
 	TLS_REASON_TIMEOUT,
 	TLS_REASON_PROTOCOL,
 	TLS_REASON_NO_MAPPING,		/* verified, but maps to no account */
+	TLS_REASON_CRL_EXPIRED,		/* the issuer's CRL is past nextUpdate */
+	TLS_REASON_CRL_MISSING,		/* crl is set, but none for this CA */
 	TLS_REASON_MAX
 };
 
@@ -75,6 +77,11 @@ void		 tls_conn_take_leaf(struct tls_conn *c, unsigned char **der,
  */
 int		 tls_ctx_revoked(struct tls_ctx *t, const unsigned char *der,
 		    size_t len);
+/*
+ * Set when the handshake was accepted although an issuer's CRL is past
+ * its nextUpdate (crl_expired = "warn"): what to log; else NULL.
+ */
+const char	*tls_conn_crl_warning(const struct tls_conn *c);
 /* SHA-256 of the certificate that issued the leaf (for issuer pins). */
 const unsigned char *tls_conn_issuer_sha256(const struct tls_conn *c);
 /* How many trust anchors client_ca holds (mtlsd -t warns about pins). */

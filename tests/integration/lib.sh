@@ -643,14 +643,78 @@ wait_session_gone() {
 	return 1
 }
 
+# RELOAD_LINE: an ERE for the one line that ends a reload (event=reload
+# with a result=; mtlsd may log event=reload problem=... lines before it).
+RELOAD_LINE='(^|[ :])event="?reload"? (.* )?result='
+
 # sighup_wait SECONDS: SIGHUP to mtlsd (by pid), then wait (bounded) for
-# the next "event=reload" line after the current end of the log; prints
-# it.  The mark moves to the end of the log first.
+# the next reload outcome line (RELOAD_LINE) after the current end of the
+# log; prints it.  The mark moves to the end of the log first.
 sighup_wait() {
 	log_mark
 	kill -HUP "$MTLSD_PID" 2>/dev/null || return 1
-	wait_for_log '(^|[ :])event="?reload"?( |$)' "${1:-10}"
+	wait_for_log "$RELOAD_LINE" "${1:-10}"
+}
+
+# reloadable_key SRC DST: copy the private key SRC to DST so that mtlsd can
+# read it again after it dropped privileges (it reads keys as its own user
+# when reloading): owner root, group nogroup (write_conf's group), mode
+# 0640.  Not root: a plain 0600 copy.
+reloadable_key() {
+	cp "$1" "$2" || return 1
+	chmod 600 "$2"
+	if [ "$(id -u)" -eq 0 ]; then
+		chgrp nogroup "$2" && chmod 640 "$2"
+	fi
 }
 
 # now_ms: wall-clock time in milliseconds since the epoch.
 now_ms() { date +%s%3N; }
+
+# node_echo CERT KEY PORT [SIZE]: tests/integration/tls_client.js to an echo
+# listener on 127.0.0.1:PORT with that certificate (a PKI name such as
+# "alice" for $PKI/alice.crt and .key, or paths); status 0 only when SIZE
+# (default 1000) random bytes came back intact.  Output appended to
+# $LOGDIR/node_echo.out.
+node_echo() {
+	local cert=$1 key=$2 port=$3 size=${4:-1000}
+	[ -f "$cert" ] || cert=$PKI/$cert.crt
+	[ -f "$key" ] || key=$PKI/$key.key
+	echo "== node_echo $cert $port $size" >>"$LOGDIR/node_echo.out"
+	timeout 70 node "$TESTS/tls_client.js" 127.0.0.1 "$port" "$PKI/ca.crt" \
+	    "$cert" "$key" "$size" >>"$LOGDIR/node_echo.out" 2>&1
+}
+
+# expect_echo NAME CERT KEY PORT: pass NAME when node_echo succeeds.
+expect_echo() {
+	if node_echo "$2" "$3" "$4"; then
+		pass "$1"
+	else
+		fail "$1" "no echo through 127.0.0.1:$4 with $2: $(tail -n 2 "$LOGDIR/node_echo.out" | tr '\n' ' ')"
+	fi
+}
+
+# expect_refused NAME REASON LISTENER CERT KEY PORT: node_echo fails, mtlsd
+# logs "event=handshake result=fail reason=REASON listener=LISTENER" and
+# the echo backend (BACKEND_LOG[echo]) gets no new connection.
+expect_refused() {
+	local name=$1 reason=$2 lst=$3 cert=$4 key=$5 port=$6 before after line
+	before=$(backend_conns echo)
+	log_mark
+	if node_echo "$cert" "$key" "$port"; then
+		fail "$name" "the client got its echo through $lst (want reason=$reason)"
+		return
+	fi
+	after=$(backend_conns echo)
+	if line=$(wait_event 5 event=handshake result=fail "reason=$reason" \
+	    "listener=$lst"); then
+		if [ "$before" = "$after" ]; then
+			pass "$name"
+		else
+			fail "$name" "logged reason=$reason but the backend got a connection ($before -> $after)"
+		fi
+	else
+		line=$(log_find event=handshake "listener=$lst")
+		fail "$name" "want event=handshake result=fail reason=$reason listener=$lst; got: ${line:-nothing}"
+	fi
+}
