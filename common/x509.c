@@ -163,18 +163,17 @@ read_file(const char *path, char **data, size_t *len, char *err,
  * no PEM block at all is taken as one DER object when der_ok.
  */
 static int
-pem_blocks(const char *path, const char *label, bool der_ok,
-    unsigned char ***der, size_t **len, char *err, size_t errsize)
+pem_blocks_mem(const char *path, char *data, size_t flen, const char *label,
+    bool der_ok, unsigned char ***der, size_t **len, char *err,
+    size_t errsize)
 {
 	unsigned char **list = NULL, **nl, *one;
-	size_t *lens = NULL, *nlen, n = 0, flen, onelen;
-	char *data, *p, *begin, *end, bline[64], eline[64];
+	size_t *lens = NULL, *nlen, n = 0, onelen;
+	char *p, *begin, *end, bline[64], eline[64];
 	int rc;
 
 	snprintf(bline, sizeof(bline), "-----BEGIN %s-----", label);
 	snprintf(eline, sizeof(eline), "-----END %s-----", label);
-	if ((rc = read_file(path, &data, &flen, err, errsize)) != 0)
-		return rc;
 	if (der_ok && strstr(data, "-----BEGIN") == NULL && flen > 0) {
 		if ((list = malloc(sizeof(*list))) == NULL ||
 		    (lens = malloc(sizeof(*lens))) == NULL) {
@@ -182,7 +181,7 @@ pem_blocks(const char *path, const char *label, bool der_ok,
 			free(data);
 			return MTLS_ERR_NOMEM;
 		}
-		list[0] = (unsigned char *)data;	/* the whole file */
+		list[0] = (unsigned char *)data;	/* the whole text */
 		lens[0] = flen;
 		*der = list;
 		*len = lens;
@@ -237,6 +236,21 @@ fail:
 	free(data);
 	x509_der_list_free(list, lens, n);
 	return rc;
+}
+
+/* pem_blocks_mem over a file; data is NUL-terminated and consumed. */
+static int
+pem_blocks(const char *path, const char *label, bool der_ok,
+    unsigned char ***der, size_t **len, char *err, size_t errsize)
+{
+	char *data;
+	size_t flen;
+	int rc;
+
+	if ((rc = read_file(path, &data, &flen, err, errsize)) != 0)
+		return rc;
+	return pem_blocks_mem(path, data, flen, label, der_ok, der, len, err,
+	    errsize);
 }
 
 int
@@ -411,13 +425,43 @@ int
 x509_anchors_load(const char *path, struct x509_anchors **out, char *err,
     size_t errsize)
 {
+	char *data;
+	size_t flen;
+	int rc;
+
+	if ((rc = read_file(path, &data, &flen, err, errsize)) != 0)
+		return rc;
+	rc = x509_anchors_load_mem(path, data, flen, out, err, errsize);
+	free(data);
+	return rc;
+}
+
+int
+x509_anchors_load_mem(const char *path, const char *pem, size_t pemlen,
+    struct x509_anchors **out, char *err, size_t errsize)
+{
 	struct x509_anchors *a;
 	unsigned char **der;
 	size_t *len, i;
+	char *copy;
 	int n;
 
-	if ((n = x509_pem_read(path, &der, &len, err, errsize)) < 0)
+	/* pem_blocks_mem takes a NUL-terminated copy it may keep or free. */
+	if ((copy = malloc(pemlen + 1)) == NULL)
+		return MTLS_ERR_NOMEM;
+	memcpy(copy, pem, pemlen);
+	copy[pemlen] = '\0';
+	if ((n = pem_blocks_mem(path, copy, pemlen, "CERTIFICATE", false, &der,
+	    &len, err, errsize)) < 0)
 		return n;
+	for (i = 0; i < (size_t)n; i++) {
+		if (cert_names(der[i], len[i], NULL, NULL) != 0) {
+			snprintf(err, errsize, "%s: certificate %zu is not "
+			    "valid PEM/DER", path, i + 1);
+			x509_der_list_free(der, len, (size_t)n);
+			return MTLS_ERR_INVALID;
+		}
+	}
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
 	    (a->a = calloc((size_t)n, sizeof(*a->a))) == NULL) {
 		free(a);

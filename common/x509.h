@@ -32,6 +32,10 @@ struct x509_anchors;
  */
 int	 x509_anchors_load(const char *path, struct x509_anchors **out,
 	    char *err, size_t errsize);
+/* The same from a PEM text already in memory (path only names it). */
+int	 x509_anchors_load_mem(const char *path, const char *pem,
+	    size_t pemlen, struct x509_anchors **out, char *err,
+	    size_t errsize);
 size_t	 x509_anchors_count(const struct x509_anchors *a);
 void	 x509_anchors_free(struct x509_anchors *a);
 

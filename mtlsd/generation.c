@@ -87,8 +87,8 @@ conf_check(const struct mtlsd_config *cfg, FILE *out)
 				bad = 1;
 		if (bad)
 			continue;
-		if ((t = tls_ctx_new(lc, cfg->file, err, sizeof(err))) ==
-		    NULL) {
+		if ((t = tls_ctx_new(lc, cfg->file, NULL, err,
+		    sizeof(err))) == NULL) {
 			fprintf(out, "%s\n", err);
 			bad = 1;
 			continue;
@@ -126,7 +126,8 @@ conf_warn_unpinned(const struct mtlsd_config *cfg)
 	for (i = 0; i < cfg->n_listeners; i++) {
 		lc = &cfg->listeners[i];
 		if ((set = lc->mapping_set) == NULL ||
-		    (t = tls_ctx_new(lc, cfg->file, err, sizeof(err))) == NULL)
+		    (t = tls_ctx_new(lc, cfg->file, NULL, err,
+		    sizeof(err))) == NULL)
 			continue;
 		anchors = tls_ctx_anchor_count(t);
 		tls_ctx_free(t);
@@ -169,8 +170,9 @@ same_addr(const struct netaddr *a, const struct netaddr *b)
 }
 
 int
-gen_build(struct mtlsd *d, struct config_ref *conf, struct generation **out,
-    char *err, size_t errsize)
+gen_build(struct mtlsd *d, struct config_ref *conf,
+    const struct generation *prev, struct generation **out, char *err,
+    size_t errsize)
 {
 	const struct mtlsd_config *cfg = &conf->cfg;
 	const struct listener_config *lc;
@@ -213,8 +215,8 @@ gen_build(struct mtlsd *d, struct config_ref *conf, struct generation **out,
 			    cfg->file, d->socks[j].text);
 			goto fail;
 		}
-		if ((l->tls = tls_ctx_new(l->cfg, cfg->file, err,
-		    errsize)) == NULL)
+		if ((l->tls = tls_ctx_new(l->cfg, cfg->file, prev != NULL ?
+		    prev->listeners[j].tls : NULL, err, errsize)) == NULL)
 			goto fail;
 		if (listener_upstream_source(l) != 0) {
 			snprintf(err, errsize, "%s:%d: listener \"%s\": no "
@@ -286,37 +288,17 @@ int
 mtlsd_reload(struct mtlsd *d, uint64_t *serial, char *err, size_t errsize)
 {
 	struct config_ref *conf;
-	struct generation *g;
-	char *problems = NULL, *nl;
-	size_t plen = 0;
-	FILE *out;
+	struct generation *g, *cur;
 	int rc = -1;
 
 	pthread_mutex_lock(&d->reload_lock);
 	if ((conf = config_ref_load(d->conf_path, err, errsize)) == NULL)
 		goto done;
-	if ((out = open_memstream(&problems, &plen)) == NULL) {
-		snprintf(err, errsize, "out of memory");
-		goto done;
-	}
-	rc = conf_check(&conf->cfg, out);
-	fclose(out);
+	/* Files are checked by loading them, as the running user. */
+	cur = gen_acquire(d);
+	rc = gen_build(d, conf, cur, &g, err, errsize);
+	gen_release(cur);
 	if (rc != 0) {
-		/* The first problem is the answer; all are in the log. */
-		for (nl = problems; nl != NULL && *nl != '\0'; ) {
-			char *end = strchr(nl, '\n');
-
-			if (end != NULL)
-				*end = '\0';
-			if (nl == problems)
-				snprintf(err, errsize, "%s", nl);
-			else
-				log_warnx("event=reload problem=\"%s\"", nl);
-			nl = end ? end + 1 : NULL;
-		}
-		goto done;
-	}
-	if (gen_build(d, conf, &g, err, errsize) != 0) {
 		rc = -1;
 		goto done;
 	}
@@ -328,7 +310,6 @@ mtlsd_reload(struct mtlsd *d, uint64_t *serial, char *err, size_t errsize)
 	*serial = g->serial;
 	rc = 0;
 done:
-	free(problems);
 	config_ref_release(conf);
 	pthread_mutex_unlock(&d->reload_lock);
 	return rc;
@@ -343,7 +324,7 @@ mtlsd_refresh_tls(struct mtlsd *d, uint64_t *serial, char *err,
 
 	pthread_mutex_lock(&d->reload_lock);
 	cur = gen_acquire(d);
-	rc = gen_build(d, cur->conf, &g, err, errsize);
+	rc = gen_build(d, cur->conf, cur, &g, err, errsize);
 	if (rc == 0) {
 		gen_install(d, g);
 		*serial = g->serial;

@@ -208,7 +208,7 @@ main(int argc, char *argv[])
 	pthread_mutex_init(&d.gen_lock, NULL);
 	pthread_mutex_init(&d.reload_lock, NULL);
 	if (listener_open_all(&d, cfg, err, sizeof(err)) != 0 ||
-	    gen_build(&d, d.boot, &g, err, sizeof(err)) != 0)
+	    gen_build(&d, d.boot, NULL, &g, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	gen_install(&d, g);
 	if (query_open(&d, err, sizeof(err)) != 0)

@@ -140,8 +140,10 @@ void		 config_ref_release(struct config_ref *c);
  */
 int		 conf_check(const struct mtlsd_config *cfg, FILE *out);
 void		 conf_warn_unpinned(const struct mtlsd_config *cfg);
+/* prev (or NULL) lends files that can no longer be read but are unchanged. */
 int		 gen_build(struct mtlsd *d, struct config_ref *conf,
-		    struct generation **out, char *err, size_t errsize);
+		    const struct generation *prev, struct generation **out,
+		    char *err, size_t errsize);
 void		 gen_install(struct mtlsd *d, struct generation *g);
 struct generation *gen_acquire(struct mtlsd *d);
 void		 gen_release(struct generation *g);

@@ -3,12 +3,16 @@
  * wolfSSL_*.  Library errors are mapped here: want-read/want-write become
  * MTLS_ERR_AGAIN, verification errors become one refusal reason.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -31,8 +35,21 @@ struct crl_file {
 	size_t		 n;
 };
 
+/*
+ * A file as read for a context.  After the privilege drop, a file mtlsd
+ * can no longer read (a root-only key) is reused from the previous
+ * context as long as it is unchanged on disk; a changed one is an error.
+ */
+struct blob {
+	char		*path;
+	unsigned char	*data;		/* NUL-terminated */
+	size_t		 len;
+	struct stat	 st;
+};
+
 struct tls_ctx {
 	WOLFSSL_CTX	*ctx;
+	struct blob	 cert, key, ca;
 	struct x509_anchors *anchors;	/* client_ca, for our own path check */
 	struct crl_file	*crl_files;	/* parsed, for lookups of our own */
 	size_t		 n_crl_files;
@@ -248,13 +265,13 @@ crl_decide(struct tls_conn *c, WOLFSSL_X509_STORE_CTX *store, int depth)
 	}
 	identity_time_text(which->next_update, when, sizeof(when));
 	if (!c->ctx->crl_warn) {
-		conn_refuse(c, TLS_REASON_CRL_EXPIRED, "the CRL of the issuer "
-		    "of the certificate at depth %d expired at %s "
+		conn_refuse(c, TLS_REASON_CRL_EXPIRED, "the CRL that covers "
+		    "the certificate at depth %d expired at %s "
 		    "(crl_expired = refuse)", depth, when);
 		return 0;
 	}
 	snprintf(c->crl_warning, sizeof(c->crl_warning), "accepted with the "
-	    "CRL of the issuer of the certificate at depth %d, expired at %s "
+	    "CRL that covers the certificate at depth %d, expired at %s "
 	    "(crl_expired = warn)", depth, when);
 	return 1;
 }
@@ -289,8 +306,11 @@ verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 	if (!preverify && (store->error == CRL_MISSING ||
 	    store->error == CRL_CERT_DATE_ERR ||
 	    store->error == X509_V_ERR_UNABLE_TO_GET_CRL ||
-	    store->error == X509_V_ERR_CRL_HAS_EXPIRED))
-		return crl_decide(c, store, depth);
+	    store->error == X509_V_ERR_CRL_HAS_EXPIRED)) {
+		if (!crl_decide(c, store, depth))
+			return 0;
+		preverify = 1;		/* accepted with a warning */
+	}
 	if (!preverify) {
 		enum tls_reason r = reason_from_error(store->error);
 
@@ -394,6 +414,88 @@ load_crls(struct tls_ctx *t, const struct listener_config *lc, char *err,
 	return 0;
 }
 
+#define BLOB_MAX	(4 * 1024 * 1024)
+
+static void
+blob_free(struct blob *b)
+{
+	if (b->data != NULL)
+		explicit_bzero(b->data, b->len);	/* may be a key */
+	free(b->data);
+	free(b->path);
+	memset(b, 0, sizeof(*b));
+}
+
+static bool
+blob_same_file(const struct blob *b, const char *path, const struct stat *st)
+{
+	return b != NULL && b->path != NULL && strcmp(b->path, path) == 0 &&
+	    b->st.st_dev == st->st_dev && b->st.st_ino == st->st_ino &&
+	    b->st.st_size == st->st_size &&
+	    b->st.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	    b->st.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static int
+blob_copy(struct blob *b, const struct blob *from)
+{
+	if ((b->data = malloc(from->len + 1)) == NULL ||
+	    (b->path = strdup(from->path)) == NULL)
+		return -1;
+	memcpy(b->data, from->data, from->len + 1);
+	b->len = from->len;
+	b->st = from->st;
+	return 0;
+}
+
+static int
+blob_read(struct blob *b, const char *path, const struct blob *prev,
+    char *err, size_t errsize)
+{
+	struct stat st;
+	ssize_t r;
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		e = errno;
+		/* Unreadable now, but exactly what was read before. */
+		if ((e == EACCES || e == EPERM) && stat(path, &st) == 0 &&
+		    blob_same_file(prev, path, &st))
+			return blob_copy(b, prev) == 0 ? 0 : -1;
+		snprintf(err, errsize, "%s: %s%s", path, strerror(e),
+		    e == EACCES && geteuid() != 0 ? " (mtlsd now runs as its "
+		    "own user: a file changed since start-up must be "
+		    "readable by it, or restart mtlsd)" : "");
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > BLOB_MAX) {
+		snprintf(err, errsize, "%s: not a regular file of at most %d "
+		    "bytes", path, BLOB_MAX);
+		close(fd);
+		return -1;
+	}
+	if ((b->data = malloc((size_t)st.st_size + 1)) == NULL ||
+	    (b->path = strdup(path)) == NULL) {
+		close(fd);
+		snprintf(err, errsize, "%s: out of memory", path);
+		return -1;
+	}
+	for (b->len = 0; b->len < (size_t)st.st_size; b->len += (size_t)r) {
+		r = read(fd, b->data + b->len, (size_t)st.st_size - b->len);
+		if (r <= 0) {
+			snprintf(err, errsize, "%s: %s", path,
+			    r == 0 ? "shorter than its size" : strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	b->data[b->len] = '\0';
+	b->st = st;
+	close(fd);
+	return 0;
+}
+
 #define CTX_FAIL(...) do {						\
 	snprintf(err, errsize, "%s:%d: listener \"%s\": ", conf_file,	\
 	    lc->line, lc->name);					\
@@ -404,10 +506,10 @@ load_crls(struct tls_ctx *t, const struct listener_config *lc, char *err,
 
 struct tls_ctx *
 tls_ctx_new(const struct listener_config *lc, const char *conf_file,
-    char *err, size_t errsize)
+    const struct tls_ctx *prev, char *err, size_t errsize)
 {
 	struct tls_ctx *t;
-	char msg[256];
+	char msg[512];
 	size_t n;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
@@ -416,28 +518,37 @@ tls_ctx_new(const struct listener_config *lc, const char *conf_file,
 	}
 	t->verify_depth = lc->verify_depth;
 	t->require_eku = lc->require_client_auth_eku;
+	if (blob_read(&t->cert, lc->certificate, prev ? &prev->cert : NULL,
+	    msg, sizeof(msg)) != 0)
+		CTX_FAIL("certificate %s", msg);
+	if (blob_read(&t->key, lc->private_key, prev ? &prev->key : NULL,
+	    msg, sizeof(msg)) != 0)
+		CTX_FAIL("private_key %s", msg);
+	if (blob_read(&t->ca, lc->client_ca, prev ? &prev->ca : NULL, msg,
+	    sizeof(msg)) != 0)
+		CTX_FAIL("client_ca %s", msg);
 	if ((t->ctx = wolfSSL_CTX_new(wolfSSLv23_server_method())) == NULL)
 		CTX_FAIL("cannot create TLS context");
 	if (wolfSSL_CTX_SetMinVersion(t->ctx, lc->tls_min_version == 13 ?
 	    WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
 		CTX_FAIL("cannot set minimum TLS version");
-	if (wolfSSL_CTX_use_certificate_chain_file(t->ctx,
-	    lc->certificate) != WOLFSSL_SUCCESS)
+	if (wolfSSL_CTX_use_certificate_chain_buffer(t->ctx, t->cert.data,
+	    (long)t->cert.len) != WOLFSSL_SUCCESS)
 		CTX_FAIL("certificate %s: cannot load PEM certificate chain",
 		    lc->certificate);
-	if (wolfSSL_CTX_use_PrivateKey_file(t->ctx, lc->private_key,
-	    WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS)
+	if (wolfSSL_CTX_use_PrivateKey_buffer(t->ctx, t->key.data,
+	    (long)t->key.len, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS)
 		CTX_FAIL("private_key %s: cannot load PEM private key",
 		    lc->private_key);
 	if (wolfSSL_CTX_check_private_key(t->ctx) != WOLFSSL_SUCCESS)
 		CTX_FAIL("private_key %s does not match certificate %s",
 		    lc->private_key, lc->certificate);
-	if (wolfSSL_CTX_load_verify_locations(t->ctx, lc->client_ca,
-	    NULL) != WOLFSSL_SUCCESS)
+	if (wolfSSL_CTX_load_verify_buffer(t->ctx, t->ca.data,
+	    (long)t->ca.len, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS)
 		CTX_FAIL("client_ca %s: cannot load PEM CA certificates",
 		    lc->client_ca);
-	if (x509_anchors_load(lc->client_ca, &t->anchors, msg,
-	    sizeof(msg)) != 0)
+	if (x509_anchors_load_mem(lc->client_ca, (const char *)t->ca.data,
+	    t->ca.len, &t->anchors, msg, sizeof(msg)) != 0)
 		CTX_FAIL("client_ca %s", msg);
 	if (lc->n_crl > 0 && load_crls(t, lc, msg, sizeof(msg)) != 0)
 		CTX_FAIL("%s", msg);
@@ -472,6 +583,9 @@ tls_ctx_free(struct tls_ctx *t)
 	if (t->ctx != NULL)
 		wolfSSL_CTX_free(t->ctx);
 	x509_anchors_free(t->anchors);
+	blob_free(&t->cert);
+	blob_free(&t->key);
+	blob_free(&t->ca);
 	for (i = 0; i < t->n_crl_files; i++)
 		x509_crl_free(t->crl_files[i].crls, t->crl_files[i].n);
 	free(t->crl_files);

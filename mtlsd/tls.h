@@ -42,11 +42,14 @@ void		 tls_global_cleanup(void);
 
 /*
  * A server context for one listener: certificate chain, key (checked to
- * match), client trust anchors, minimum version, depth, EKU policy.  On
- * failure returns NULL with "FILE:LINE: listener "x": message" in err.
+ * match), client trust anchors, CRLs, minimum version, depth, EKU policy.
+ * prev, the same listener's previous context or NULL, lends files mtlsd
+ * can no longer read but that are unchanged on disk.  On failure returns
+ * NULL with "FILE:LINE: listener "x": message" in err.
  */
 struct tls_ctx	*tls_ctx_new(const struct listener_config *lc,
-		    const char *conf_file, char *err, size_t errsize);
+		    const char *conf_file, const struct tls_ctx *prev, char *err,
+		    size_t errsize);
 void		 tls_ctx_free(struct tls_ctx *ctx);
 
 /* A server-side connection on a non-blocking socket. */
