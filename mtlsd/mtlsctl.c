@@ -480,6 +480,7 @@ ctl_query(const struct ctl *ctl, const struct query_request *req,
 	struct reader rd;
 	const char *line;
 	size_t len, count, i;
+	bool reload_failed = false;
 	int fd, n, rc, ret = EXIT_FAIL;
 
 	if ((n = query_request_format(req, reqline, sizeof(reqline))) < 0) {
@@ -550,9 +551,10 @@ ctl_query(const struct ctl *ctl, const struct query_request *req,
 		ret = EXIT_NOTFOUND;
 		goto done;
 	}
-	if (req->verb == QUERY_STATS && count != 1) {
-		fprintf(stderr, "mtlsctl: %s: expected one stats record, got "
-		    "%zu\n", ctl->socket, count);
+	if ((req->verb == QUERY_STATS || req->verb == QUERY_RELOAD) &&
+	    count != 1) {
+		fprintf(stderr, "mtlsctl: %s: expected one record, got %zu\n",
+		    ctl->socket, count);
 		goto done;
 	}
 
@@ -569,6 +571,12 @@ ctl_query(const struct ctl *ctl, const struct query_request *req,
 			goto done;
 		}
 		rc = print_record(ctl, &rec);
+		/* A reload that failed is the answer "no": exit 1. */
+		if (req->verb == QUERY_RELOAD &&
+		    (query_record_get(&rec, "result", 0) == NULL ||
+		    !bytes_equal_str(query_record_get(&rec, "result", 0),
+		    "ok")))
+			reload_failed = true;
 		query_record_free(&rec);
 		if (rc != 0) {
 			fprintf(stderr, "mtlsctl: cannot write output: %s\n",
@@ -582,7 +590,7 @@ ctl_query(const struct ctl *ctl, const struct query_request *req,
 		    strerror(errno));
 		goto done;
 	}
-	ret = EXIT_OK;
+	ret = reload_failed ? EXIT_NOTFOUND : EXIT_OK;
  done:
 	reader_free(&rd);
 	close(fd);
@@ -668,6 +676,8 @@ main(int argc, char *argv[])
 		req.verb = QUERY_SESSIONS;
 	else if (strcmp(cmd, "stats") == 0 && argc == 1)
 		req.verb = QUERY_STATS;
+	else if (strcmp(cmd, "reload") == 0 && argc == 1)
+		req.verb = QUERY_RELOAD;
 	else if (strcmp(cmd, "whois") == 0 && argc == 2) {
 		req.verb = QUERY_WHOIS;
 		shown = argv[1];
@@ -679,7 +689,8 @@ main(int argc, char *argv[])
 			return EXIT_FAIL;
 		}
 	} else if (strcmp(cmd, "sessions") == 0 ||
-	    strcmp(cmd, "stats") == 0 || strcmp(cmd, "whois") == 0) {
+	    strcmp(cmd, "stats") == 0 || strcmp(cmd, "whois") == 0 ||
+	    strcmp(cmd, "reload") == 0) {
 		fprintf(stderr, "mtlsctl: %s: wrong number of arguments\n",
 		    cmd);
 		usage();

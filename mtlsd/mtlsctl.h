@@ -15,6 +15,7 @@
 	"usage: mtlsctl [-s SOCKET] [--json] sessions\n" \
 	"       mtlsctl [-s SOCKET] [--json] whois ADDR:PORT\n" \
 	"       mtlsctl [-s SOCKET] [--json] stats\n" \
+	"       mtlsctl [-s SOCKET] [--json] reload\n" \
 	"       mtlsctl [-c FILE] map [--mapping NAME | --listener NAME] " \
 	"[--user USER]\n" \
 	"               [--explain] [--json] CERT.pem\n"

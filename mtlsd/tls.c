@@ -16,6 +16,8 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/openssl/evp.h>
+#include <wolfssl/openssl/pem.h>
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
@@ -496,6 +498,60 @@ blob_read(struct blob *b, const char *path, const struct blob *prev,
 	return 0;
 }
 
+/*
+ * Does the private key belong to the certificate (the leaf, first in the
+ * chain file)?  wolfSSL 5.5's check_private_key accepts a mismatched ECC
+ * key, so prove it: sign with the key, verify with the certificate.
+ */
+static bool
+key_matches(const struct blob *cert, const struct blob *key)
+{
+	static const unsigned char msg[] = "mtlsd key check";
+	unsigned char sig[1024];
+	size_t siglen = sizeof(sig);
+	WOLFSSL_EVP_PKEY *priv = NULL, *pub = NULL;
+	WOLFSSL_EVP_MD_CTX *md = NULL;
+	WOLFSSL_X509 *x = NULL;
+	WOLFSSL_BIO *bio = NULL;
+	bool ok = false;
+
+	if ((bio = wolfSSL_BIO_new_mem_buf(key->data, (int)key->len)) ==
+	    NULL ||
+	    (priv = wolfSSL_PEM_read_bio_PrivateKey(bio, NULL, NULL,
+	    NULL)) == NULL ||
+	    (x = wolfSSL_X509_load_certificate_buffer(cert->data,
+	    (int)cert->len, WOLFSSL_FILETYPE_PEM)) == NULL ||
+	    (pub = wolfSSL_X509_get_pubkey(x)) == NULL ||
+	    (md = wolfSSL_EVP_MD_CTX_new()) == NULL)
+		goto done;
+	if (wolfSSL_EVP_DigestSignInit(md, NULL, wolfSSL_EVP_sha256(), NULL,
+	    priv) != WOLFSSL_SUCCESS ||
+	    wolfSSL_EVP_DigestSignUpdate(md, msg, sizeof(msg)) !=
+	    WOLFSSL_SUCCESS ||
+	    wolfSSL_EVP_DigestSignFinal(md, sig, &siglen) != WOLFSSL_SUCCESS)
+		goto done;
+	wolfSSL_EVP_MD_CTX_free(md);
+	if ((md = wolfSSL_EVP_MD_CTX_new()) == NULL)
+		goto done;
+	ok = wolfSSL_EVP_DigestVerifyInit(md, NULL, wolfSSL_EVP_sha256(), NULL,
+	    pub) == WOLFSSL_SUCCESS &&
+	    wolfSSL_EVP_DigestVerifyUpdate(md, msg, sizeof(msg)) ==
+	    WOLFSSL_SUCCESS &&
+	    wolfSSL_EVP_DigestVerifyFinal(md, sig, siglen) == WOLFSSL_SUCCESS;
+done:
+	if (md != NULL)
+		wolfSSL_EVP_MD_CTX_free(md);
+	if (pub != NULL)
+		wolfSSL_EVP_PKEY_free(pub);
+	if (priv != NULL)
+		wolfSSL_EVP_PKEY_free(priv);
+	if (x != NULL)
+		wolfSSL_X509_free(x);
+	if (bio != NULL)
+		wolfSSL_BIO_free(bio);
+	return ok;
+}
+
 #define CTX_FAIL(...) do {						\
 	snprintf(err, errsize, "%s:%d: listener \"%s\": ", conf_file,	\
 	    lc->line, lc->name);					\
@@ -540,7 +596,8 @@ tls_ctx_new(const struct listener_config *lc, const char *conf_file,
 	    (long)t->key.len, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS)
 		CTX_FAIL("private_key %s: cannot load PEM private key",
 		    lc->private_key);
-	if (wolfSSL_CTX_check_private_key(t->ctx) != WOLFSSL_SUCCESS)
+	if (wolfSSL_CTX_check_private_key(t->ctx) != WOLFSSL_SUCCESS ||
+	    !key_matches(&t->cert, &t->key))
 		CTX_FAIL("private_key %s does not match certificate %s",
 		    lc->private_key, lc->certificate);
 	if (wolfSSL_CTX_load_verify_buffer(t->ctx, t->ca.data,
