@@ -521,8 +521,11 @@ ctl_query(const struct ctl *ctl, const struct query_request *req,
 		goto done;
 	}
 	if (rc == MTLS_ERR_DENIED) {
-		fprintf(stderr, "mtlsctl: %s: access denied (need root or "
-		    "membership in the query group)\n", ctl->socket);
+		/* The daemon says what was missing (the codec made it
+		 * printable). */
+		fprintf(stderr, "mtlsctl: %s: access denied (%s)\n",
+		    ctl->socket, message[0] ? message :
+		    "need root or membership in the query group");
 		goto done;
 	}
 	if (rc == MTLS_ERR_VERSION) {

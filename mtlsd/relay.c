@@ -839,8 +839,9 @@ worker_timeouts(struct worker *w)
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->state != CONN_HANDSHAKE) {
-			/* A certificate is good only until its not_after. */
-			if (wall >= c->s.identity.not_after) {
+			/* Good through its not_after second (RFC 5280
+			 * 4.1.2.5), as the handshake check counts it. */
+			if (wall > c->s.identity.not_after) {
 				conn_close(c, "certificate_expired");
 				continue;
 			}

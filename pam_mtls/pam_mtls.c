@@ -324,7 +324,7 @@ cert_expired(const struct found *f)
 	end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (end == NULL || *end != '\0')
 		return true;		/* unreadable: fail closed */
-	return timegm(&tm) <= time(NULL);
+	return timegm(&tm) < time(NULL);	/* valid through not_after */
 }
 
 static void

@@ -296,7 +296,7 @@ def mapping_fixtures(outdir, ca):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
         sys.stderr.write("usage: mkpki.py OUTDIR\n")
         return 2
     outdir = sys.argv[1]
