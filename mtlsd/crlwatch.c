@@ -171,6 +171,7 @@ crlwatch_main(void *arg)
 	}
 	watch_clear();
 	close(cw.ifd);
+	tls_thread_cleanup();		/* refreshes ran here */
 	return NULL;
 }
 

@@ -274,6 +274,7 @@ main(int argc, char *argv[])
 	session_table_free(d.sessions);
 	close(d.stop_fd);
 	config_ref_release(d.boot);
+	tls_thread_cleanup();
 	tls_global_cleanup();
 	return 0;
 }

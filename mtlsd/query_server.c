@@ -568,6 +568,7 @@ query_main(void *arg)
 	}
 	while (qs.clients != NULL)
 		client_free(qs.clients);
+	tls_thread_cleanup();		/* reloads ran here */
 	return NULL;
 }
 

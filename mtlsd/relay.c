@@ -931,6 +931,7 @@ worker_main(void *arg)
 			conn_close(c, "shutdown");
 	}
 	worker_reap(w);
+	tls_thread_cleanup();
 	return NULL;
 }
 

@@ -19,6 +19,7 @@
 #include <wolfssl/openssl/evp.h>
 #include <wolfssl/openssl/pem.h>
 #include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include "error.h"
@@ -106,6 +107,15 @@ int
 tls_global_init(void)
 {
 	return wolfSSL_Init() == WOLFSSL_SUCCESS ? 0 : MTLS_ERR_TLS;
+}
+
+void
+tls_thread_cleanup(void)
+{
+#ifdef FP_ECC
+	/* The library keeps a per-thread cache of ECC points. */
+	wc_ecc_fp_free();
+#endif
 }
 
 void

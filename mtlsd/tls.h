@@ -39,6 +39,8 @@ const char	*tls_reason_name(enum tls_reason reason);
 /* Once per process, before any other call. */
 int		 tls_global_init(void);
 void		 tls_global_cleanup(void);
+/* Before a thread that used TLS or certificates ends. */
+void		 tls_thread_cleanup(void);
 
 /*
  * A server context for one listener: certificate chain, key (checked to
