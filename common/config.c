@@ -17,11 +17,17 @@
  * checked key by key through the same table, then compiled by mapping.c,
  * so that "mtlsd -t" reports a bad regex or template with the rule's line.
  * It is parsed before the listeners, which name the set they use.
+ *
+ * A key may sit in a group inside a listener ("listeners.ocsp.mode" is
+ * "ocsp = { mode = ...; };" in a listener): the table's dotted paths are
+ * all it takes, and messages name such a key "ocsp.mode".
  */
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +54,7 @@
 #define LIT_TEXT_MAX		48
 #define LIT_MAX			4096	/* literals kept by the scanner */
 #define CRL_MAX			64	/* CRL files of one listener */
+#define URL_MAX			512	/* bytes of an OCSP responder */
 #define SCAN_DEPTH		32
 
 enum key_type {
@@ -63,6 +70,9 @@ enum key_type {
 	KT_FACILITY,	/* syslog facility name */
 	KT_TLSVER,	/* "1.2" or "1.3", stored as 12 or 13 */
 	KT_REFUSEWARN,	/* "refuse" or "warn", stored as bool (warn) */
+	KT_OCSPMODE,	/* "off", "soft" or "hard", stored as OCSP_* */
+	KT_URL,		/* absolute http:// URL, stored with its path
+			   ("/" when none is written) */
 	KT_LISTEN,	/* numeric host:port or [v6]:port */
 	KT_UPSTREAM,	/* host:port (resolved now) or unix:/absolute/path */
 	KT_MAPPINGS,	/* the group of rule sets, at most max of them */
@@ -109,7 +119,9 @@ struct config_key {
  * G rows are fields of struct mtlsd_config, L rows of every listener, M
  * rows of every mapping rule.  A key's first component names its
  * container: a group for G rows, the list of listener groups for L rows;
- * M rows live in "mappings.SET", a list of rule groups, written "*".  The
+ * M rows live in "mappings.SET", a list of rule groups, written "*".  An
+ * L row with more components is a key of a group inside each listener
+ * ("listeners.ocsp.mode"); such a group needs no row of its own.  The
  * table is expanded twice, into keytab[] (defaults, parsing, checks) and
  * into known_keys[] (config_known_keys(), for the man-page check), so they
  * cannot drift.
@@ -159,6 +171,14 @@ struct config_key {
 	    CRL_MAX, 0)							\
 	L("listeners.crl_expired", KT_REFUSEWARN, crl_expired_warn, 0,	\
 	    "refuse", 0, 0, 0, 0)					\
+	L("listeners.ocsp.mode", KT_OCSPMODE, ocsp_mode, 0, "off",	\
+	    0, 0, 0, 0)							\
+	L("listeners.ocsp.responder", KT_URL, ocsp_responder, 0, NULL,	\
+	    0, 0, URL_MAX, 0)						\
+	L("listeners.ocsp.timeout", KT_INT, ocsp_timeout, 0, NULL,	\
+	    2, 1, 30, 0)						\
+	L("listeners.ocsp.cache", KT_INT, ocsp_cache, 0, NULL,		\
+	    300, 0, 86400, 0)						\
 	L("listeners.mapping", KT_NAME, mapping, 0, NULL, 0, 0, 0, 0)	\
 	L("listeners.require_mapping", KT_BOOL, require_mapping, 0,	\
 	    NULL, 1, 0, 0, 0)						\
@@ -211,6 +231,13 @@ static const struct name_value log_levels[] = {
 	{ "notice",	LOGLVL_NOTICE },
 	{ "info",	LOGLVL_INFO },
 	{ "debug",	LOGLVL_DEBUG },
+	{ NULL,		0 }
+};
+
+static const struct name_value ocsp_modes[] = {
+	{ "off",	OCSP_OFF },
+	{ "soft",	OCSP_SOFT },
+	{ "hard",	OCSP_HARD },
 	{ NULL,		0 }
 };
 
@@ -392,17 +419,41 @@ key_container(const char *name, enum key_scope *scope)
 }
 
 /*
- * The key as messages show it: dotted globally, bare inside a listener or
- * a rule (whose label already says where it is).
+ * A path as messages show it: whole globally; inside a listener or a rule,
+ * whose label already says where it is, without "listeners." or
+ * "mappings.*." ("ocsp.mode", "account"); "" for the container itself.
  */
+static const char *
+path_label(enum key_scope scope, const char *path)
+{
+	int skip = scope == SCOPE_LISTENER ? 1 : scope == SCOPE_RULE ? 2 : 0;
+
+	for (; skip > 0; skip--) {
+		if ((path = strchr(path, '.')) == NULL)
+			return "";
+		path++;
+	}
+	return path;
+}
+
 static const char *
 key_label(const struct config_key *k)
 {
-	const char *dot;
+	return path_label(k->scope, k->path);
+}
 
-	if (k->scope != SCOPE_GLOBAL && (dot = strrchr(k->path, '.')) != NULL)
-		return dot + 1;
-	return k->path;
+/* Is path a group that holds keys of scope ("listeners.ocsp")? */
+static int
+key_group(const char *path, enum key_scope scope)
+{
+	size_t i, n = strlen(path);
+
+	for (i = 0; i < NKEYS; i++)
+		if (keytab[i].scope == scope &&
+		    strncmp(keytab[i].path, path, n) == 0 &&
+		    keytab[i].path[n] == '.')
+			return 1;
+	return 0;
 }
 
 /* The matcher key ("glob") that sets matcher m. */
@@ -706,6 +757,99 @@ text_check(struct cfg_ctx *ctx, const struct config_key *k, const char *name,
 }
 
 /*
+ * An OCSP responder: "http://" host [":" port] [path], where host is a
+ * name, an IPv4 address or an IPv6 address in brackets and port is 1 to
+ * 65535; printable ASCII, no spaces, no #fragment.  Stored with its scheme
+ * in lower case and "/" for a missing path, so that whoever sends the
+ * request need not guess.
+ */
+static int
+key_set_url(struct cfg_ctx *ctx, const struct config_key *k, void *base,
+    const char *v, unsigned int line, const char *label)
+{
+	const char *kl = key_label(k), *auth, *host, *hend, *p, *end;
+	char v6[INET6_ADDRSTRLEN], **dst, *copy;
+	struct in6_addr a6;
+	size_t len;
+	long port;
+
+	for (p = v; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~')
+			return cfg_error(ctx, line, label,
+			    "%s must be printable ASCII without spaces", kl);
+	if (strncasecmp(v, "https://", 8) == 0)
+		return cfg_error(ctx, line, label, "%s \"%s\": https "
+		    "responders are not supported, use an http:// URL (OCSP "
+		    "answers are signed, so they need no TLS)", kl, v);
+	if (strncasecmp(v, "http://", 7) != 0)
+		return cfg_error(ctx, line, label, "%s \"%s\" must be an "
+		    "absolute http:// URL, like \"http://ocsp.example.com/\"",
+		    kl, v);
+	if (strchr(v, '#') != NULL)
+		return cfg_error(ctx, line, label, "%s \"%s\" must not have a "
+		    "#fragment", kl, v);
+	auth = v + 7;
+	end = auth + strcspn(auth, "/?");
+	if (memchr(auth, '@', (size_t)(end - auth)) != NULL)
+		return cfg_error(ctx, line, label, "%s \"%s\": a user name in "
+		    "the URL is not supported", kl, v);
+
+	/* The host, then p at the ':' of a port or at end. */
+	host = auth;
+	if (*auth == '[') {
+		host = auth + 1;
+		if ((hend = memchr(host, ']', (size_t)(end - host))) == NULL ||
+		    (size_t)(hend - host) >= sizeof(v6))
+			return cfg_error(ctx, line, label, "%s \"%s\": the "
+			    "host must be a name, an IPv4 address or an IPv6 "
+			    "address in brackets", kl, v);
+		memcpy(v6, host, (size_t)(hend - host));
+		v6[hend - host] = '\0';
+		if (inet_pton(AF_INET6, v6, &a6) != 1)
+			return cfg_error(ctx, line, label, "%s \"%s\": \"%s\" "
+			    "is not an IPv6 address", kl, v, v6);
+		p = hend + 1;
+		if (p != end && *p != ':')
+			return cfg_error(ctx, line, label, "%s \"%s\": only a "
+			    ":port may follow the IPv6 address", kl, v);
+	} else {
+		for (p = host; p < end && *p != ':'; p++)
+			if (!is_alpha(*p) && !is_digit(*p) && *p != '.' &&
+			    *p != '-' && *p != '_')
+				return cfg_error(ctx, line, label, "%s \"%s\": "
+				    "the host must be a name, an IPv4 address "
+				    "or an IPv6 address in brackets", kl, v);
+		if (p == host)
+			return cfg_error(ctx, line, label, "%s \"%s\" has no "
+			    "host", kl, v);
+	}
+	if (p != end) {
+		/* ":" then 1 to 5 digits, 1..65535. */
+		port = 0;
+		for (p++; p < end && is_digit(*p) && port <= 65535; p++)
+			port = port * 10 + (*p - '0');
+		if (p != end || port < 1 || port > 65535)
+			return cfg_error(ctx, line, label, "%s \"%s\": the port "
+			    "must be a number from 1 to 65535", kl, v);
+	}
+
+	/* "http://" authority ["/"] path-and-query, NUL. */
+	len = (size_t)(end - auth);
+	if ((copy = malloc(7 + len + 1 + strlen(end) + 1)) == NULL)
+		return cfg_error_file(ctx, MTLS_ERR_NOMEM, "out of memory");
+	memcpy(copy, "http://", 7);
+	memcpy(copy + 7, auth, len);
+	len += 7;
+	if (*end != '/')
+		copy[len++] = '/';
+	strcpy(copy + len, end);
+	dst = field(base, k->off);
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/*
  * Check and store a text value; defaults pass through here too (line 0),
  * so a default is held to the same rules as a value from the file.
  */
@@ -779,6 +923,14 @@ key_set_text(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 			    kl, v);
 		*(int *)field(base, k->off) = val;
 		return 0;
+	case KT_OCSPMODE:
+		if (lookup_name(ocsp_modes, v, &val) != 0)
+			return cfg_error(ctx, line, label, "%s must be \"off\", "
+			    "\"soft\" or \"hard\" (got \"%s\")", kl, v);
+		*(int *)field(base, k->off) = val;
+		return 0;
+	case KT_URL:
+		return key_set_url(ctx, k, base, v, line, label);
 	case KT_REFUSEWARN:
 		if (strcmp(v, "refuse") == 0)
 			*(bool *)field(base, k->off) = false;
@@ -981,6 +1133,12 @@ key_set(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 	case KT_REFUSEWARN:
 		return cfg_error(ctx, line, label,
 		    "%s must be \"refuse\" or \"warn\"", kl);
+	case KT_OCSPMODE:
+		return cfg_error(ctx, line, label,
+		    "%s must be \"off\", \"soft\" or \"hard\"", kl);
+	case KT_URL:
+		return cfg_error(ctx, line, label, "%s must be a quoted "
+		    "http:// URL", kl);
 	default:
 		return cfg_error(ctx, line, label,
 		    "key \"%s\" must be a string", kl);
@@ -1014,26 +1172,46 @@ apply_defaults(struct cfg_ctx *ctx, enum key_scope scope, void *base)
 	return 0;
 }
 
-/* Every member of group g is a key of scope, set into base. */
+/*
+ * Every member of group g (whose path is prefix) is a key of scope, set
+ * into base, or a group of such keys ("ocsp" in a listener), walked the
+ * same way.
+ */
 static int
 parse_members(struct cfg_ctx *ctx, const config_setting_t *g,
     enum key_scope scope, const char *prefix, void *base, const char *label)
 {
 	const config_setting_t *s;
 	const struct config_key *k;
+	const char *name, *in = path_label(scope, prefix);
 	char path[LIT_PATH_MAX];
-	int i, n, rc;
+	unsigned int line;
+	int i, n, pn, rc;
 
 	n = config_setting_length(g);
 	for (i = 0; i < n; i++) {
 		s = config_setting_get_elem(g, (unsigned int)i);
-		snprintf(path, sizeof(path), "%s.%s", prefix,
-		    config_setting_name(s));
-		if ((k = key_find(path, scope)) == NULL)
-			return cfg_error(ctx, config_setting_source_line(s),
-			    label, "unknown key \"%s\"",
-			    config_setting_name(s));
-		if ((rc = key_set(ctx, k, base, s, label)) != 0)
+		name = config_setting_name(s);
+		line = config_setting_source_line(s);
+		pn = snprintf(path, sizeof(path), "%s.%s", prefix, name);
+		k = pn > 0 && (size_t)pn < sizeof(path) ?
+		    key_find(path, scope) : NULL;
+		if (k != NULL) {
+			if ((rc = key_set(ctx, k, base, s, label)) != 0)
+				return rc;
+			continue;
+		}
+		if (pn < 0 || (size_t)pn >= sizeof(path) ||
+		    !key_group(path, scope))
+			return cfg_error(ctx, line, label,
+			    "unknown key \"%s%s%s\"", in, *in != '\0' ?
+			    "." : "", name);
+		if (!config_setting_is_group(s))
+			return cfg_error(ctx, line, label, "key \"%s\" must be "
+			    "a group: %s = { ... };", path_label(scope, path),
+			    name);
+		if ((rc = parse_members(ctx, s, scope, path, base,
+		    label)) != 0)
 			return rc;
 	}
 	return 0;
@@ -1253,6 +1431,34 @@ mapping_find(const struct mtlsd_config *cfg, const char *name)
 	return NULL;
 }
 
+/*
+ * With ocsp.mode "off" (the default), any other key of the ocsp group is
+ * a mistake: the check it tunes is never made.
+ */
+static int
+check_ocsp_off(struct cfg_ctx *ctx, const config_setting_t *g,
+    const struct listener_config *lc, const char *label)
+{
+	const config_setting_t *grp, *s;
+	const char *name;
+	int i, n;
+
+	if (lc->ocsp_mode != OCSP_OFF ||
+	    (grp = config_setting_get_member(g, "ocsp")) == NULL)
+		return 0;
+	n = config_setting_length(grp);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(grp, (unsigned int)i);
+		name = config_setting_name(s);
+		if (strcmp(name, "mode") != 0)
+			return cfg_error(ctx, config_setting_source_line(s),
+			    label, "ocsp.%s is set but ocsp.mode is off (set "
+			    "mode = \"soft\" or \"hard\" in ocsp, or remove "
+			    "%s)", name, name);
+	}
+	return 0;
+}
+
 static int
 parse_listener(struct cfg_ctx *ctx, const config_setting_t *g, size_t idx)
 {
@@ -1299,6 +1505,10 @@ parse_listener(struct cfg_ctx *ctx, const config_setting_t *g, size_t idx)
 		return cfg_error(ctx, config_setting_source_line(s), label,
 		    "crl_expired is set but the listener has no crl (add "
 		    "crl = [ \"/path\", ... ]; or remove crl_expired)");
+
+	/* Nor does tuning an OCSP check that is not made. */
+	if ((rc = check_ocsp_off(ctx, g, lc, label)) != 0)
+		return rc;
 
 	for (j = 0; j < idx; j++) {
 		o = &ctx->cfg->listeners[j];
@@ -1681,6 +1891,7 @@ free_fields(enum key_scope scope, void *base)
 		case KT_PATH:
 		case KT_LISTEN:
 		case KT_UPSTREAM:
+		case KT_URL:
 			free(*(char **)field(base, k->off));
 			break;
 		case KT_PATHLIST:

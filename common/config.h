@@ -17,6 +17,11 @@
 #define CONFIG_ERR_MAX		512
 #define CONFIG_MAX_LISTENERS	64
 
+/* listener_config.ocsp_mode */
+#define OCSP_OFF	0
+#define OCSP_SOFT	1
+#define OCSP_HARD	2
+
 enum log_level { LOGLVL_ERR, LOGLVL_WARNING, LOGLVL_NOTICE, LOGLVL_INFO,
 	LOGLVL_DEBUG };
 
@@ -38,6 +43,12 @@ struct listener_config {
 	char		**crl;			/* CRL files (PEM or DER) */
 	size_t		 n_crl;
 	bool		 crl_expired_warn;	/* crl_expired = "warn" */
+	int		 ocsp_mode;	/* OCSP_OFF 0, OCSP_SOFT 1,
+					   OCSP_HARD 2 */
+	char		*ocsp_responder; /* NULL: the certificate's AIA URL */
+	int		 ocsp_timeout;	/* seconds, default 2, 1..30 */
+	int		 ocsp_cache;	/* seconds an answer is reused, default
+					   300, 0..86400 */
 	char		*mapping;		/* rule set name, or NULL */
 	const struct mapping_set *mapping_set;	/* resolved from mapping */
 	bool		 require_mapping;	/* default true */

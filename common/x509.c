@@ -527,6 +527,17 @@ x509_path(const struct x509_anchors *a, const unsigned char *const *certs,
     const size_t *lens, size_t n, int max_intermediates, int *intermediates,
     unsigned char issuer_sha256[IDENTITY_SHA256_LEN])
 {
+	return x509_path_issuer(a, certs, lens, n, max_intermediates,
+	    intermediates, issuer_sha256, NULL, NULL);
+}
+
+int
+x509_path_issuer(const struct x509_anchors *a,
+    const unsigned char *const *certs, const size_t *lens, size_t n,
+    int max_intermediates, int *intermediates,
+    unsigned char issuer_sha256[IDENTITY_SHA256_LEN],
+    const unsigned char **issuer_der, size_t *issuer_len)
+{
 	bool used[X509_MAX_CHAIN] = { false };
 	WOLFSSL_X509 *cur = NULL, *cand;
 	WOLFSSL_EVP_PKEY *pkey;
@@ -550,9 +561,14 @@ x509_path(const struct x509_anchors *a, const unsigned char *const *certs,
 		for (i = 0; i < a->n; i++) {
 			if (der_same(&a->a[i].subject, &issuer) &&
 			    signed_by(cur, a->a[i].pkey)) {
-				if (curi == 0)
+				if (curi == 0) {
 					memcpy(issuer_sha256, a->a[i].sha256,
 					    IDENTITY_SHA256_LEN);
+					if (issuer_der != NULL) {
+						*issuer_der = a->a[i].der;
+						*issuer_len = a->a[i].len;
+					}
+				}
 				*intermediates = depth;
 				rc = 0;
 				goto done;
@@ -581,9 +597,14 @@ x509_path(const struct x509_anchors *a, const unsigned char *const *certs,
 		}
 		if (found == n)
 			break;		/* MTLS_ERR_NOT_FOUND */
-		if (curi == 0)
+		if (curi == 0) {
 			wc_Sha256Hash(certs[found], (word32)lens[found],
 			    issuer_sha256);
+			if (issuer_der != NULL) {
+				*issuer_der = certs[found];
+				*issuer_len = lens[found];
+			}
+		}
 		if (++depth > max_intermediates) {
 			rc = MTLS_ERR_TOO_LARGE;
 			break;

@@ -93,4 +93,14 @@ int	 x509_crl_lookup(const struct x509_crl *const *crls, size_t n,
 	    const unsigned char *cert, size_t certlen,
 	    const struct x509_crl **which);
 
+/*
+ * x509_path, also pointing issuer_der/issuer_len at the DER of the
+ * certificate that signed the leaf (an anchor's, or one of certs[]).
+ */
+int	 x509_path_issuer(const struct x509_anchors *a,
+	    const unsigned char *const *certs, const size_t *lens, size_t n,
+	    int max_intermediates, int *intermediates,
+	    unsigned char issuer_sha256[IDENTITY_SHA256_LEN],
+	    const unsigned char **issuer_der, size_t *issuer_len);
+
 #endif

@@ -371,13 +371,16 @@ static int
 format_json(const struct query_record *r, struct mtls_buf *b)
 {
 	const struct mtls_bytes *type;
-	bool stats, session_lists, number, first = true;
+	bool stats, session_lists, reload, number, first = true;
 	size_t i, k;
 	int rc;
 
 	type = query_record_get(r, "type", 0);
+	/* stats: every counter a number; reload: its serial; sessions:
+	 * the list keys always present. */
 	stats = type != NULL && bytes_equal_str(type, "stats");
-	session_lists = !stats;
+	session_lists = type != NULL && bytes_equal_str(type, "session");
+	reload = type != NULL && bytes_equal_str(type, "reload");
 
 	if ((rc = buf_append(b, "{", 1)) != 0)
 		return rc;
@@ -399,6 +402,7 @@ format_json(const struct query_record *r, struct mtls_buf *b)
 			rc = json_array(b, r, f->key);
 		} else {
 			number = stats ? strcmp(f->key, "type") != 0 :
+			    reload ? strcmp(f->key, "serial") == 0 :
 			    key_in(f->key, json_number_keys,
 			    sizeof(json_number_keys) /
 			    sizeof(json_number_keys[0]));

@@ -161,7 +161,9 @@ main(int argc, char *argv[])
 	log_init("mtlsd", 1, LOG_DAEMON);	/* until the configuration says */
 	memset(&d, 0, sizeof(d));
 	d.query_fd = d.stop_fd = -1;
-	d.conf_path = conf;
+	/* Absolute: a reload in the background runs from "/". */
+	if ((d.conf_path = realpath(conf, NULL)) == NULL)
+		d.conf_path = conf;	/* config_ref_load reports why */
 	d.debug = debug;
 	if ((d.boot = config_ref_load(conf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
@@ -228,6 +230,8 @@ main(int argc, char *argv[])
 	}
 	if (query_start(&d) != 0)
 		fatal("query server");
+	if (ocsp_start(&d) != 0)
+		fatal("ocsp");
 	if (relay_start(&d) != 0)
 		fatal("workers");
 	if (crlwatch_start(&d) != 0)
@@ -262,6 +266,8 @@ main(int argc, char *argv[])
 	if (eventfd_write(d.stop_fd, 1) == -1)
 		fatal("eventfd_write");
 	relay_join(&d);
+	ocsp_join(&d);
+	relay_free(&d);
 	crlwatch_join(&d);
 	for (i = 0; i < d.n_socks; i++)
 		close(d.socks[i].fd);

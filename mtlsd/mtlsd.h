@@ -158,6 +158,34 @@ int		 mtlsd_reload(struct mtlsd *d, uint64_t *serial, char *err,
 int		 mtlsd_refresh_tls(struct mtlsd *d, uint64_t *serial,
 		    char *err, size_t errsize);
 
+/* One OCSP question, shared by a worker and the OCSP pool. */
+struct ocsp_job {
+	atomic_int		 refs;
+	atomic_bool		 cancelled;	/* the worker gave up on it */
+	void			*worker;	/* who asked (relay.c) */
+	void			*conn;		/* valid unless cancelled */
+	struct generation	*g;		/* held: l points into it */
+	struct listener		*l;
+	unsigned char		*leaf, *issuer;
+	size_t			 leaf_len, issuer_len;
+	unsigned char		 sha256[IDENTITY_SHA256_LEN];
+	uint64_t		 deadline;	/* monotonic ms */
+	enum tls_ocsp		 status;
+	char			 detail[160];
+	struct ocsp_job		*next;
+};
+
+/* ocsp.c */
+int		 ocsp_start(struct mtlsd *d);
+void		 ocsp_join(struct mtlsd *d);
+void		 ocsp_submit(struct ocsp_job *j);
+void		 ocsp_job_release(struct ocsp_job *j);
+bool		 ocsp_cache_get(const char *listener, const unsigned char *sha,
+		    enum tls_ocsp *status);
+
+/* relay.c (called from the OCSP pool) */
+void		 relay_ocsp_done(struct ocsp_job *j);
+
 /* crlwatch.c */
 int		 crlwatch_start(struct mtlsd *d);
 void		 crlwatch_join(struct mtlsd *d);
@@ -175,7 +203,8 @@ int		 listener_upstream_source(struct listener *l);
 
 /* relay.c */
 int		 relay_start(struct mtlsd *d);
-void		 relay_join(struct mtlsd *d);
+void		 relay_join(struct mtlsd *d);	/* the threads */
+void		 relay_free(struct mtlsd *d);	/* after ocsp_join */
 
 /* session.c */
 struct session_table *session_table_new(void);

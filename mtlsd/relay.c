@@ -27,7 +27,7 @@
 #define RELAY_ACCEPT_BURST	32
 #define RELAY_TICK_MS		250
 
-enum src_kind { SRC_LISTENER, SRC_CLIENT, SRC_UPSTREAM, SRC_STOP };
+enum src_kind { SRC_LISTENER, SRC_CLIENT, SRC_UPSTREAM, SRC_STOP, SRC_OCSP };
 
 /* What an epoll event points at. */
 struct ev_src {
@@ -36,7 +36,7 @@ struct ev_src {
 	size_t		 index;		/* SRC_LISTENER: listen socket */
 };
 
-enum conn_state { CONN_HANDSHAKE, CONN_CONNECTING, CONN_RELAY };
+enum conn_state { CONN_HANDSHAKE, CONN_OCSP, CONN_CONNECTING, CONN_RELAY };
 
 struct worker;
 
@@ -62,6 +62,9 @@ struct conn {
 	bool		 c_want_in, c_want_out, u_want_in, u_want_out;
 	size_t		 c2u_len, c2u_off, u2c_len;
 	struct session	 s;
+	struct ocsp_job	*ocsp;			/* pending OCSP question */
+	unsigned char	*issuer_der;		/* for OCSP requests */
+	size_t		 issuer_len;
 	unsigned char	*leaf_der;		/* for revocation re-checks */
 	size_t		 leaf_len;
 	bool		 has_issuer;
@@ -83,6 +86,10 @@ struct worker {
 	struct ev_src	 stopsrc;
 	struct conn	*conns;			/* all live connections */
 	struct conn	*dead;			/* closed in this epoll batch */
+	int		 ocsp_fd;		/* eventfd: OCSP answers back */
+	struct ev_src	 ocspsrc;
+	pthread_mutex_t	 ocsp_lock;
+	struct ocsp_job	*ocsp_done;		/* answered, not yet taken */
 };
 
 static struct worker *workers;
@@ -154,6 +161,14 @@ conn_free(struct conn *c)
 	c->s.accounts = NULL;
 	free(c->leaf_der);
 	c->leaf_der = NULL;
+	free(c->issuer_der);
+	c->issuer_der = NULL;
+	if (c->ocsp != NULL) {
+		/* Its answer, if it still comes, finds nobody waiting. */
+		atomic_store(&c->ocsp->cancelled, true);
+		ocsp_job_release(c->ocsp);
+		c->ocsp = NULL;
+	}
 	atomic_fetch_sub(&c->sock->active, 1);
 	gen_release(c->g);
 	c->g = NULL;
@@ -369,14 +384,169 @@ conn_map(struct conn *c)
 	return -1;
 }
 
+static void	conn_verified(struct conn *c);
+static void	conn_update_events(struct conn *c);
+
+/*
+ * Refuse a connection whose handshake succeeded but whose certificate a
+ * later check turned down (OCSP): one audit line, close_notify, close.
+ */
+static void
+conn_refuse_verified(struct conn *c, enum tls_reason reason,
+    const char *detail)
+{
+	struct logfmt lf;
+
+	atomic_fetch_add(&c->w->d->stats.rejected[reason], 1);
+	logfmt_init(&lf, "handshake");
+	logfmt_str(&lf, "result", "fail");
+	logfmt_str(&lf, "reason", tls_reason_name(reason));
+	logfmt_str(&lf, "listener", c->l->cfg->name);
+	logfmt_str(&lf, "client", c->s.client);
+	logfmt_identity(&lf, &c->s.identity);
+	logfmt_str(&lf, "detail", detail);
+	logfmt_emit(&lf, LOGLVL_NOTICE);
+	(void)tls_shutdown(c->tls);
+	conn_free(c);
+}
+
+/*
+ * Act on an OCSP answer.  Returns 0 to go on, -1 when the connection was
+ * refused and freed.
+ */
+static int
+conn_ocsp_apply(struct conn *c, enum tls_ocsp st, bool cached,
+    const char *detail)
+{
+	static const char *const names[] = { "good", "revoked", "unknown",
+	    "unavailable" };
+	bool hard = c->l->cfg->ocsp_mode == OCSP_HARD;
+	char why[256];
+	struct logfmt lf;
+
+	snprintf(why, sizeof(why), "OCSP: %s", detail && *detail ? detail :
+	    names[st]);
+	if (st == TLS_OCSP_REVOKED) {
+		conn_refuse_verified(c, TLS_REASON_REVOKED, why);
+		return -1;
+	}
+	if (st != TLS_OCSP_GOOD && hard) {
+		conn_refuse_verified(c, st == TLS_OCSP_UNKNOWN ?
+		    TLS_REASON_OCSP_UNKNOWN : TLS_REASON_OCSP_UNAVAILABLE, why);
+		return -1;
+	}
+	logfmt_init(&lf, "ocsp");
+	logfmt_str(&lf, "result", names[st]);
+	logfmt_str(&lf, "cached", cached ? "yes" : "no");
+	logfmt_str(&lf, "listener", c->l->cfg->name);
+	logfmt_str(&lf, "client", c->s.client);
+	logfmt_str(&lf, "serial", c->s.identity.serial);
+	if (st != TLS_OCSP_GOOD) {
+		logfmt_str(&lf, "mode", "soft");
+		logfmt_str(&lf, "detail", why);
+	}
+	logfmt_emit(&lf, st == TLS_OCSP_GOOD ? LOGLVL_INFO : LOGLVL_WARNING);
+	return 0;
+}
+
+/*
+ * Ask about the certificate: from the cache, or through the OCSP pool
+ * while this worker serves others.  Returns 0 when the answer is already
+ * known and good enough, 1 when waiting, -1 when refused (and freed).
+ */
+static int
+conn_ocsp_ask(struct conn *c)
+{
+	const struct listener_config *lc = c->l->cfg;
+	struct ocsp_job *j;
+	enum tls_ocsp st;
+	uint64_t wait_ms;
+
+	if (ocsp_cache_get(lc->name, c->s.identity.cert_sha256, &st))
+		return conn_ocsp_apply(c, st, true, NULL);
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->leaf = malloc(c->leaf_len)) == NULL) {
+		free(j);
+		return conn_ocsp_apply(c, TLS_OCSP_UNAVAILABLE, false,
+		    "out of memory");
+	}
+	atomic_init(&j->refs, 1);		/* the connection's */
+	j->worker = c->w;
+	j->conn = c;
+	j->g = c->g;
+	atomic_fetch_add(&c->g->refs, 1);
+	j->l = c->l;
+	memcpy(j->leaf, c->leaf_der, c->leaf_len);
+	j->leaf_len = c->leaf_len;
+	if (c->issuer_der != NULL && (j->issuer = malloc(c->issuer_len)) !=
+	    NULL) {
+		memcpy(j->issuer, c->issuer_der, c->issuer_len);
+		j->issuer_len = c->issuer_len;
+	}
+	memcpy(j->sha256, c->s.identity.cert_sha256, IDENTITY_SHA256_LEN);
+	/* Never past ocsp.timeout, nor past what is left of the handshake. */
+	wait_ms = (uint64_t)lc->ocsp_timeout * 1000;
+	j->deadline = now_ms() + wait_ms;
+	if (j->deadline > c->deadline)
+		j->deadline = c->deadline;
+	c->ocsp = j;
+	c->state = CONN_OCSP;
+	c->deadline = j->deadline;
+	ocsp_submit(j);
+	conn_update_events(c);		/* nothing to read meanwhile */
+	return 1;
+}
+
+/* From an OCSP thread: hand the answered job to the worker that asked. */
+void
+relay_ocsp_done(struct ocsp_job *j)
+{
+	struct worker *w = j->worker;
+
+	pthread_mutex_lock(&w->ocsp_lock);
+	j->next = w->ocsp_done;
+	w->ocsp_done = j;
+	pthread_mutex_unlock(&w->ocsp_lock);
+	if (eventfd_write(w->ocsp_fd, 1) == -1)
+		log_warn("eventfd_write (ocsp)");
+}
+
+/* On the worker: the answers that came back. */
+static void
+worker_ocsp_answers(struct worker *w)
+{
+	struct ocsp_job *j, *next;
+	struct conn *c;
+	eventfd_t v;
+
+	(void)eventfd_read(w->ocsp_fd, &v);
+	pthread_mutex_lock(&w->ocsp_lock);
+	j = w->ocsp_done;
+	w->ocsp_done = NULL;
+	pthread_mutex_unlock(&w->ocsp_lock);
+	for (; j != NULL; j = next) {
+		next = j->next;
+		if (!atomic_load(&j->cancelled)) {
+			c = j->conn;
+			c->ocsp = NULL;
+			c->deadline = now_ms() +
+			    (uint64_t)c->l->cfg->handshake_timeout * 1000;
+			if (conn_ocsp_apply(c, j->status, false,
+			    j->detail) == 0) {
+				conn_verified(c);
+				if (!c->dead)
+					conn_update_events(c);
+			}
+			ocsp_job_release(j);	/* the connection's */
+		}
+		ocsp_job_release(j);		/* the pool's */
+	}
+}
+
 static void
 conn_handshake_done(struct conn *c)
 {
-	struct mtlsd *d = c->w->d;
-	struct mtls_buf names, rules;
 	struct logfmt lf;
-	size_t i;
-	int rc;
 
 	tls_conn_take_identity(c->tls, &c->s.identity);
 	if (tls_conn_issuer_sha256(c->tls) != NULL) {
@@ -399,6 +569,25 @@ conn_handshake_done(struct conn *c)
 	    tls_conn_version(c->tls));
 	snprintf(c->s.cipher, sizeof(c->s.cipher), "%s",
 	    tls_conn_cipher(c->tls));
+	tls_conn_take_issuer(c->tls, &c->issuer_der, &c->issuer_len);
+	if (c->l->cfg->ocsp_mode != OCSP_OFF && conn_ocsp_ask(c) != 0)
+		return;			/* waiting for OCSP, or refused */
+	conn_verified(c);
+}
+
+/*
+ * Everything after the certificate checks: mapping, the audit line,
+ * publishing the session and connecting upstream.
+ */
+static void
+conn_verified(struct conn *c)
+{
+	struct mtlsd *d = c->w->d;
+	struct mtls_buf names, rules;
+	struct logfmt lf;
+	size_t i;
+	int rc;
+
 	if (conn_map(c) != 0)
 		return;
 	session_new_id(c->s.id);
@@ -614,6 +803,8 @@ conn_update_events(struct conn *c)
 
 	if (c->state == CONN_HANDSHAKE) {
 		cw = tls_conn_wants_write(c->tls) ? EPOLLOUT : EPOLLIN;
+	} else if (c->state == CONN_OCSP) {
+		cw = 0;
 	} else if (c->state == CONN_CONNECTING) {
 		uw = EPOLLOUT;
 	} else {
@@ -651,7 +842,7 @@ conn_run(struct conn *c)
 		conn_update_events(c);
 		return;
 	}
-	if (c->state == CONN_CONNECTING)
+	if (c->state == CONN_CONNECTING || c->state == CONN_OCSP)
 		return;
 	if (conn_pump(c) == 0)
 		conn_update_events(c);
@@ -776,6 +967,7 @@ conn_recheck(struct conn *c, struct generation *g)
 	struct account_policy pol;
 	struct mapping_result res;
 	struct logfmt lf;
+	bool changed;
 	size_t i;
 
 	if (c->leaf_der != NULL &&
@@ -798,6 +990,10 @@ conn_recheck(struct conn *c, struct generation *g)
 		conn_close(c, "no_mapping");
 		return;
 	}
+	changed = res.naccounts != c->s.naccounts;
+	for (i = 0; !changed && i < res.naccounts; i++)
+		changed = strcmp(res.accounts[i].name,
+		    c->s.accounts[i].name) != 0;
 	old = session_update(d->sessions, &c->s, nl->cfg->name, res.accounts,
 	    res.naccounts);
 	res.accounts = NULL;
@@ -805,22 +1001,22 @@ conn_recheck(struct conn *c, struct generation *g)
 	mapping_result_free(&res);
 	free(old);
 
-	logfmt_init(&lf, "session_update");
-	logfmt_str(&lf, "id", c->s.id);
-	logfmt_str(&lf, "listener", nl->cfg->name);
-	logfmt_str(&lf, "client", c->s.client);
-	logfmt_int(&lf, "serial", (long long)g->serial);
-	{
+	if (changed) {
 		struct mtls_buf names;
 
+		logfmt_init(&lf, "session_update");
+		logfmt_str(&lf, "id", c->s.id);
+		logfmt_str(&lf, "listener", nl->cfg->name);
+		logfmt_str(&lf, "client", c->s.client);
+		logfmt_int(&lf, "generation", (long long)g->serial);
 		buf_init(&names, 0);
 		for (i = 0; i < c->s.naccounts; i++)
 			buf_printf(&names, "%s%s", i ? "," : "",
 			    c->s.accounts[i].name);
 		logfmt_str(&lf, "accounts", names.data ? names.data : "");
 		buf_free(&names);
+		logfmt_emit(&lf, LOGLVL_INFO);
 	}
-	logfmt_emit(&lf, LOGLVL_INFO);
 
 	atomic_fetch_add(&g->refs, 1);
 	gen_release(c->g);
@@ -845,7 +1041,7 @@ worker_timeouts(struct worker *w)
 				conn_close(c, "certificate_expired");
 				continue;
 			}
-			if (c->g->serial != serial) {
+			if (c->state != CONN_OCSP && c->g->serial != serial) {
 				if (g == NULL)
 					g = gen_acquire(w->d);
 				conn_recheck(c, g);
@@ -859,6 +1055,20 @@ worker_timeouts(struct worker *w)
 		case CONN_HANDSHAKE:
 			conn_refuse(c, TLS_REASON_TIMEOUT,
 			    "no complete handshake within handshake_timeout");
+			break;
+		case CONN_OCSP:
+			/* Not answered in time: as if unreachable. */
+			atomic_store(&c->ocsp->cancelled, true);
+			ocsp_job_release(c->ocsp);
+			c->ocsp = NULL;
+			c->deadline = now + (uint64_t)c->l->cfg->handshake_timeout *
+			    1000;
+			if (conn_ocsp_apply(c, TLS_OCSP_UNAVAILABLE, false,
+			    "no answer within ocsp.timeout") == 0) {
+				conn_verified(c);
+				if (!c->dead)
+					conn_update_events(c);
+			}
 			break;
 		case CONN_CONNECTING:
 			atomic_fetch_add(&w->d->stats.upstream_failures, 1);
@@ -897,6 +1107,9 @@ worker_main(void *arg)
 			case SRC_STOP:
 				w->stopping = true;
 				break;
+			case SRC_OCSP:
+				worker_ocsp_answers(w);
+				break;
 			case SRC_LISTENER:
 				if (w->listening)
 					worker_accept(w, src->index);
@@ -925,7 +1138,7 @@ worker_main(void *arg)
 		worker_listen(w, false);
 	while (w->conns != NULL) {
 		c = w->conns;
-		if (c->state == CONN_HANDSHAKE)
+		if (c->state == CONN_HANDSHAKE || c->state == CONN_OCSP)
 			conn_free(c);
 		else
 			conn_close(c, "shutdown");
@@ -958,6 +1171,16 @@ relay_start(struct mtlsd *d)
 			w->lsrc[j].ptr = &d->socks[j];
 			w->lsrc[j].index = j;
 		}
+		if ((w->ocsp_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) ==
+		    -1)
+			return MTLS_ERR_SYSTEM;
+		pthread_mutex_init(&w->ocsp_lock, NULL);
+		w->ocspsrc.kind = SRC_OCSP;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = &w->ocspsrc;
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ocsp_fd, &ev) == -1)
+			return MTLS_ERR_SYSTEM;
 		w->stopsrc.kind = SRC_STOP;
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN;
@@ -976,8 +1199,23 @@ relay_join(struct mtlsd *d)
 {
 	int i;
 
-	for (i = 0; i < d->workers; i++) {
+	for (i = 0; i < d->workers; i++)
 		pthread_join(workers[i].thread, NULL);
+}
+
+void
+relay_free(struct mtlsd *d)
+{
+	struct ocsp_job *j;
+	int i;
+
+	/* After ocsp_join: answers that came too late are dropped here. */
+	for (i = 0; i < d->workers; i++) {
+		while ((j = workers[i].ocsp_done) != NULL) {
+			workers[i].ocsp_done = j->next;
+			ocsp_job_release(j);
+		}
+		close(workers[i].ocsp_fd);
 		close(workers[i].epfd);
 		free(workers[i].lsrc);
 	}

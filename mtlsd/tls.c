@@ -3,10 +3,13 @@
  * wolfSSL_*.  Library errors are mapped here: want-read/want-write become
  * MTLS_ERR_AGAIN, verification errors become one refusal reason.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <time.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
+#include "der.h"
 #include "error.h"
 #include "tls.h"
 #include "x509.h"
@@ -52,6 +56,8 @@ struct blob {
 
 struct tls_ctx {
 	WOLFSSL_CTX	*ctx;
+	bool		 ocsp_on;	/* ocsp.mode is not off */
+	char		*ocsp_responder; /* override URL, or NULL (AIA) */
 	struct blob	 cert, key, ca;
 	struct x509_anchors *anchors;	/* client_ca, for our own path check */
 	struct crl_file	*crl_files;	/* parsed, for lookups of our own */
@@ -72,6 +78,8 @@ struct tls_conn {
 	char		 crl_warning[TLS_DETAIL_MAX];
 	unsigned char	*leaf;		/* DER of the verified leaf */
 	size_t		 leaf_len;
+	unsigned char	*issuer;	/* DER of its issuer (for OCSP) */
+	size_t		 issuer_len;
 	unsigned char	 issuer_sha256[IDENTITY_SHA256_LEN];
 	enum tls_reason	 reason;
 	char		 detail[TLS_DETAIL_MAX];
@@ -93,6 +101,8 @@ static const char *const reason_names[TLS_REASON_MAX] = {
 	[TLS_REASON_NO_MAPPING] = "no_mapping",
 	[TLS_REASON_CRL_EXPIRED] = "crl_expired",
 	[TLS_REASON_CRL_MISSING] = "crl_missing",
+	[TLS_REASON_OCSP_UNKNOWN] = "ocsp_unknown",
+	[TLS_REASON_OCSP_UNAVAILABLE] = "ocsp_unavailable",
 };
 
 const char *
@@ -215,8 +225,8 @@ conn_refuse(struct tls_conn *c, enum tls_reason reason, const char *fmt, ...)
 static bool
 path_ok(struct tls_conn *c, WOLFSSL_X509_STORE_CTX *store)
 {
-	const unsigned char *certs[X509_MAX_CHAIN];
-	size_t lens[X509_MAX_CHAIN];
+	const unsigned char *certs[X509_MAX_CHAIN], *issuer = NULL;
+	size_t lens[X509_MAX_CHAIN], issuer_len = 0;
 	int i, n = store->totalCerts, inter, rc;
 
 	if (store->certs == NULL || n < 1 || n > X509_MAX_CHAIN) {
@@ -228,8 +238,9 @@ path_ok(struct tls_conn *c, WOLFSSL_X509_STORE_CTX *store)
 		certs[i] = store->certs[i].buffer;
 		lens[i] = store->certs[i].length;
 	}
-	rc = x509_path(c->ctx->anchors, certs, lens, (size_t)n,
-	    c->ctx->verify_depth, &inter, c->issuer_sha256);
+	rc = x509_path_issuer(c->ctx->anchors, certs, lens, (size_t)n,
+	    c->ctx->verify_depth, &inter, c->issuer_sha256, &issuer,
+	    &issuer_len);
 	if (rc == MTLS_ERR_TOO_LARGE) {
 		conn_refuse(c, TLS_REASON_DEPTH, "chain has more than "
 		    "verify_depth %d intermediate CAs", c->ctx->verify_depth);
@@ -241,6 +252,11 @@ path_ok(struct tls_conn *c, WOLFSSL_X509_STORE_CTX *store)
 		return false;
 	}
 	c->have_issuer = true;
+	free(c->issuer);
+	if ((c->issuer = malloc(issuer_len)) != NULL) {
+		memcpy(c->issuer, issuer, issuer_len);
+		c->issuer_len = issuer_len;
+	}
 	return true;
 }
 
@@ -369,6 +385,40 @@ verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 	return 1;
 }
 
+/* Is crls[k] the one x509_crl_lookup answers with for its issuer? */
+static bool
+crl_is_newest(const struct tls_ctx *t, size_t k)
+{
+	const struct x509_crl *c = t->crls[k], *o;
+	size_t i;
+
+	for (i = 0; i < t->n_crls; i++) {
+		o = t->crls[i];
+		if (i == k || o->issuer_len != c->issuer_len ||
+		    memcmp(o->issuer, c->issuer, c->issuer_len) != 0)
+			continue;
+		/* Newest first; among equals, the first listed. */
+		if (o->this_update > c->this_update ||
+		    (o->this_update == c->this_update && i < k))
+			return false;
+	}
+	return true;
+}
+
+/* Which crl file a parsed CRL came from, for messages. */
+static const char *
+crl_file_of(const struct tls_ctx *t, const struct listener_config *lc,
+    const struct x509_crl *c)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_crl_files; i++)
+		if (c >= t->crl_files[i].crls &&
+		    c < t->crl_files[i].crls + t->crl_files[i].n)
+			return lc->crl[i];
+	return "?";
+}
+
 /*
  * Every CRL of every crl file: the library checks the ones still current
  * (and their signatures against client_ca); we keep our own list of all
@@ -407,20 +457,27 @@ load_crls(struct tls_ctx *t, const struct listener_config *lc, char *err,
 			return MTLS_ERR_NOMEM;
 		}
 		t->crls = all;
-		for (j = 0; j < f->n; j++) {
+		for (j = 0; j < f->n; j++)
 			t->crls[t->n_crls++] = &f->crls[j];
-			/* An expired CRL cannot be loaded: ours decides. */
-			if (f->crls[j].has_next_update &&
-			    f->crls[j].next_update <= now)
-				continue;
-			if ((rc = wolfSSL_CTX_LoadCRLBuffer(t->ctx,
-			    f->crls[j].der, (long)f->crls[j].len,
-			    WOLFSSL_FILETYPE_ASN1)) != WOLFSSL_SUCCESS) {
-				snprintf(err, errsize, "crl %s: CRL %zu does not "
-				    "verify against any CA of client_ca (%d)",
-				    lc->crl[i], j + 1, rc);
-				return MTLS_ERR_TLS;
-			}
+	}
+	/*
+	 * The library gets each issuer's newest CRL only, the one our own
+	 * lookups (x509_crl_lookup) answer with too.
+	 */
+	for (i = 0; i < t->n_crls; i++) {
+		const struct x509_crl *c = t->crls[i];
+
+		if (!crl_is_newest(t, i))
+			continue;
+		/* An expired CRL cannot be loaded: ours decides. */
+		if (c->has_next_update && c->next_update <= now)
+			continue;
+		if ((rc = wolfSSL_CTX_LoadCRLBuffer(t->ctx, c->der,
+		    (long)c->len, WOLFSSL_FILETYPE_ASN1)) != WOLFSSL_SUCCESS) {
+			snprintf(err, errsize, "crl: a CRL in %s does not "
+			    "verify against any CA of client_ca (%d)",
+			    crl_file_of(t, lc, c), rc);
+			return MTLS_ERR_TLS;
 		}
 	}
 	return 0;
@@ -562,6 +619,318 @@ done:
 	return ok;
 }
 
+/*
+ * OCSP over HTTP, with wolfSSL building the request and checking the
+ * answer (signature by the issuer or its delegated responder, status,
+ * dates).  Our callback moves the bytes, bounded by the deadline the
+ * calling OCSP thread set; wolfSSL's own lookup would block without one.
+ */
+static __thread uint64_t ocsp_deadline;
+static __thread bool ocsp_io_called;	/* a responder was asked */
+static __thread int ocsp_io_status;	/* certStatus seen: 0 good, 1
+					 * revoked, 2 unknown, -1 none */
+
+static int	ocsp_peek_status(const unsigned char *p, size_t len);
+
+#define OCSP_RESPONSE_MAX	(64 * 1024)
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd until the OCSP deadline; 0 ready, -1 not in time. */
+static int
+ocsp_wait(int fd, short events)
+{
+	struct pollfd pfd = { fd, events, 0 };
+	uint64_t now;
+	int rc;
+
+	for (;;) {
+		if ((now = mono_ms()) >= ocsp_deadline)
+			return -1;
+		rc = poll(&pfd, 1, (int)(ocsp_deadline - now));
+		if (rc > 0)
+			return 0;
+		if (rc == 0 || errno != EINTR)
+			return -1;
+	}
+}
+
+static int
+ocsp_connect(const char *host, const char *port)
+{
+	struct addrinfo hints, *res, *ai;
+	socklen_t sl;
+	int fd = -1, err;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		sl = sizeof(err);
+		if (errno == EINPROGRESS && ocsp_wait(fd, POLLOUT) == 0 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 &&
+		    err == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static int
+ocsp_http(void *ctx, const char *url, int urlsz, unsigned char *req,
+    int reqsz, unsigned char **response)
+{
+	char u[512], head[768], *host, *port, *path, *p, *body;
+	unsigned char *buf = NULL;
+	size_t len = 0, hlen, off;
+	ssize_t n;
+	int fd;
+
+	(void)ctx;
+	*response = NULL;
+	ocsp_io_called = true;
+	if (urlsz <= 7 || (size_t)urlsz >= sizeof(u) ||
+	    strncmp(url, "http://", 7) != 0)
+		return -1;
+	memcpy(u, url + 7, (size_t)urlsz - 7);
+	u[urlsz - 7] = '\0';
+	host = u;
+	path = strchr(host, '/');
+	if (path != NULL)
+		*path++ = '\0';
+	port = "80";
+	if ((p = strrchr(host, ':')) != NULL && strchr(host, ']') < p) {
+		*p = '\0';
+		port = p + 1;
+	}
+	if (*host == '[') {
+		host++;
+		if ((p = strchr(host, ']')) != NULL)
+			*p = '\0';
+	}
+	snprintf(head, sizeof(head), "POST /%s HTTP/1.0\r\nHost: %s\r\n"
+	    "Content-Type: application/ocsp-request\r\n"
+	    "Content-Length: %d\r\nConnection: close\r\n\r\n",
+	    path ? path : "", host, reqsz);
+	if ((fd = ocsp_connect(host, port)) == -1)
+		return -1;
+	for (off = 0, hlen = strlen(head); off < hlen + (size_t)reqsz; ) {
+		const void *src = off < hlen ? (const void *)(head + off) :
+		    (const void *)(req + off - hlen);
+		size_t left = off < hlen ? hlen - off :
+		    (size_t)reqsz - (off - hlen);
+
+		n = send(fd, src, left, MSG_NOSIGNAL);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n == -1 && errno == EAGAIN && ocsp_wait(fd,
+		    POLLOUT) == 0)
+			continue;
+		else
+			goto fail;
+	}
+	if ((buf = malloc(OCSP_RESPONSE_MAX + 1)) == NULL)
+		goto fail;
+	for (;;) {
+		if (len == OCSP_RESPONSE_MAX)
+			goto fail;
+		n = recv(fd, buf + len, OCSP_RESPONSE_MAX - len, 0);
+		if (n > 0)
+			len += (size_t)n;
+		else if (n == 0)
+			break;
+		else if (errno == EAGAIN && ocsp_wait(fd, POLLIN) == 0)
+			continue;
+		else
+			goto fail;
+	}
+	close(fd);
+	fd = -1;
+	buf[len] = '\0';
+	/* "HTTP/1.x 200" then headers, a blank line, the DER body. */
+	if (len < 12 || memcmp(buf, "HTTP/1.", 7) != 0 ||
+	    memcmp(buf + 8, " 200", 4) != 0 ||
+	    (body = strstr((char *)buf, "\r\n\r\n")) == NULL)
+		goto fail;
+	body += 4;
+	len -= (size_t)(body - (char *)buf);
+	memmove(buf, body, len);
+	ocsp_io_status = ocsp_peek_status(buf, len);
+	*response = buf;
+	return (int)len;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	return -1;
+}
+
+/*
+ * The certStatus of the first SingleResponse, read without checking the
+ * signature: only used to name a refusal (unknown vs unavailable) when
+ * the library has rejected the answer anyway.
+ */
+static int
+ocsp_peek_status(const unsigned char *p, size_t len)
+{
+	struct der in = { p, len }, d;
+	struct der_elem e;
+
+	/* OCSPResponse { status, [0] { SEQ { oid, OCTET STRING {
+	 *   BasicOCSPResponse { tbsResponseData { [0]? responderID
+	 *   producedAt responses { SingleResponse { certID certStatus */
+	if (der_expect(&in, DER_SEQUENCE, &e) != 0)
+		return -1;
+	d = e.content;
+	if (der_next(&d, &e) != 0 || der_next(&d, &e) != 0 || e.tag != 0xa0)
+		return -1;
+	d = e.content;
+	if (der_expect(&d, DER_SEQUENCE, &e) != 0)
+		return -1;
+	d = e.content;
+	if (der_expect(&d, DER_OID, &e) != 0 ||
+	    der_expect(&d, DER_OCTET_STRING, &e) != 0)
+		return -1;
+	d = e.content;
+	if (der_expect(&d, DER_SEQUENCE, &e) != 0)
+		return -1;
+	d = e.content;
+	if (der_expect(&d, DER_SEQUENCE, &e) != 0)
+		return -1;
+	d = e.content;
+	if (der_peek(&d, 0xa0) && der_next(&d, &e) != 0)
+		return -1;
+	if (der_next(&d, &e) != 0 || der_next(&d, &e) != 0 ||
+	    der_expect(&d, DER_SEQUENCE, &e) != 0)
+		return -1;
+	d = e.content;
+	if (der_expect(&d, DER_SEQUENCE, &e) != 0)
+		return -1;
+	d = e.content;
+	if (der_expect(&d, DER_SEQUENCE, &e) != 0 || der_next(&d, &e) != 0)
+		return -1;
+	switch (e.tag) {
+	case 0x80:	return 0;
+	case 0xa1:	return 1;
+	case 0x82:	return 2;
+	}
+	return -1;
+}
+
+static void
+ocsp_http_free(void *ctx, unsigned char *response)
+{
+	(void)ctx;
+	free(response);
+}
+
+/*
+ * A certificate manager for one OCSP question: the client CAs and the
+ * leaf's issuer (an intermediate the client sent, verified on the path).
+ * A fresh one each time, so that the library keeps no answers of its own
+ * beyond ocsp.cache.
+ */
+static WOLFSSL_CERT_MANAGER *
+ocsp_manager(const struct tls_ctx *t, const unsigned char *issuer,
+    size_t issuerlen)
+{
+	WOLFSSL_CERT_MANAGER *cm;
+	int opts = t->ocsp_responder != NULL ? WOLFSSL_OCSP_URL_OVERRIDE : 0;
+
+	if ((cm = wolfSSL_CertManagerNew()) == NULL)
+		return NULL;
+	if (wolfSSL_CertManagerLoadCABuffer(cm, t->ca.data, (long)t->ca.len,
+	    WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS ||
+	    (issuer != NULL && wolfSSL_CertManagerLoadCABuffer(cm, issuer,
+	    (long)issuerlen, WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) ||
+	    wolfSSL_CertManagerEnableOCSP(cm, opts) != WOLFSSL_SUCCESS ||
+	    (t->ocsp_responder != NULL &&
+	    wolfSSL_CertManagerSetOCSPOverrideURL(cm,
+	    t->ocsp_responder) != WOLFSSL_SUCCESS) ||
+	    wolfSSL_CertManagerSetOCSP_Cb(cm, ocsp_http, ocsp_http_free,
+	    NULL) != WOLFSSL_SUCCESS) {
+		wolfSSL_CertManagerFree(cm);
+		return NULL;
+	}
+	return cm;
+}
+
+static int
+ocsp_setup(struct tls_ctx *t, const struct listener_config *lc)
+{
+	t->ocsp_on = true;
+	if (lc->ocsp_responder != NULL &&
+	    (t->ocsp_responder = strdup(lc->ocsp_responder)) == NULL)
+		return -1;
+	return 0;
+}
+
+enum tls_ocsp
+tls_ocsp_check(struct tls_ctx *t, const unsigned char *leaf, size_t leaflen,
+    const unsigned char *issuer, size_t issuerlen, uint64_t deadline,
+    char *detail, size_t detailsize)
+{
+	int rc;
+
+	WOLFSSL_CERT_MANAGER *cm;
+
+	detail[0] = '\0';
+	if (!t->ocsp_on)
+		return TLS_OCSP_GOOD;
+	if ((cm = ocsp_manager(t, issuer, issuerlen)) == NULL) {
+		snprintf(detail, detailsize, "cannot set up the OCSP request");
+		return TLS_OCSP_UNAVAILABLE;
+	}
+	ocsp_deadline = deadline;
+	ocsp_io_called = false;
+	ocsp_io_status = -1;
+	/* The library takes a non-const buffer it does not write. */
+	rc = wolfSSL_CertManagerCheckOCSP(cm, (unsigned char *)(uintptr_t)
+	    leaf, (int)leaflen);
+	wolfSSL_CertManagerFree(cm);
+	/* The library skips certificates without an OCSP URL: not good. */
+	if (rc == WOLFSSL_SUCCESS && !ocsp_io_called)
+		rc = OCSP_NEED_URL;
+	/* It refuses an "unknown" answer as a failed lookup: name it. */
+	if (rc == OCSP_LOOKUP_FAIL && ocsp_io_status == 2)
+		rc = OCSP_CERT_UNKNOWN;
+	switch (rc) {
+	case WOLFSSL_SUCCESS:
+		return TLS_OCSP_GOOD;
+	case OCSP_CERT_REVOKED:
+		snprintf(detail, detailsize, "OCSP responder says revoked");
+		return TLS_OCSP_REVOKED;
+	case OCSP_CERT_UNKNOWN:
+		snprintf(detail, detailsize, "OCSP responder does not know "
+		    "the certificate");
+		return TLS_OCSP_UNKNOWN;
+	case OCSP_NEED_URL:
+		snprintf(detail, detailsize, "no OCSP URL: the certificate "
+		    "has no AIA OCSP entry and no responder is set");
+		return TLS_OCSP_UNAVAILABLE;
+	}
+	snprintf(detail, detailsize, "no usable OCSP answer%s (%s, %d)",
+	    mono_ms() >= deadline ? " in time" : "",
+	    wolfSSL_ERR_reason_error_string((unsigned long)rc), rc);
+	return TLS_OCSP_UNAVAILABLE;
+}
+
 #define CTX_FAIL(...) do {						\
 	snprintf(err, errsize, "%s:%d: listener \"%s\": ", conf_file,	\
 	    lc->line, lc->name);					\
@@ -619,6 +988,8 @@ tls_ctx_new(const struct listener_config *lc, const char *conf_file,
 		CTX_FAIL("client_ca %s", msg);
 	if (lc->n_crl > 0 && load_crls(t, lc, msg, sizeof(msg)) != 0)
 		CTX_FAIL("%s", msg);
+	if (lc->ocsp_mode != OCSP_OFF && ocsp_setup(t, lc) != 0)
+		CTX_FAIL("cannot set up OCSP");
 	wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_PEER |
 	    WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	/*
@@ -649,6 +1020,7 @@ tls_ctx_free(struct tls_ctx *t)
 		return;
 	if (t->ctx != NULL)
 		wolfSSL_CTX_free(t->ctx);
+	free(t->ocsp_responder);
 	x509_anchors_free(t->anchors);
 	blob_free(&t->cert);
 	blob_free(&t->key);
@@ -689,6 +1061,7 @@ tls_conn_free(struct tls_conn *c)
 	if (c->have_identity)
 		identity_free(&c->identity);
 	free(c->leaf);
+	free(c->issuer);
 	free(c);
 }
 
@@ -779,6 +1152,15 @@ tls_conn_take_leaf(struct tls_conn *c, unsigned char **der, size_t *len)
 	*len = c->leaf_len;
 	c->leaf = NULL;
 	c->leaf_len = 0;
+}
+
+void
+tls_conn_take_issuer(struct tls_conn *c, unsigned char **der, size_t *len)
+{
+	*der = c->issuer;
+	*len = c->issuer_len;
+	c->issuer = NULL;
+	c->issuer_len = 0;
 }
 
 int

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "identity.h"
@@ -28,6 +29,8 @@ enum tls_reason {
 	TLS_REASON_NO_MAPPING,		/* verified, but maps to no account */
 	TLS_REASON_CRL_EXPIRED,		/* the issuer's CRL is past nextUpdate */
 	TLS_REASON_CRL_MISSING,		/* crl is set, but none for this CA */
+	TLS_REASON_OCSP_UNKNOWN,	/* the responder does not know it */
+	TLS_REASON_OCSP_UNAVAILABLE,	/* no OCSP answer in time (hard) */
 	TLS_REASON_MAX
 };
 
@@ -91,6 +94,23 @@ const char	*tls_conn_crl_warning(const struct tls_conn *c);
 const unsigned char *tls_conn_issuer_sha256(const struct tls_conn *c);
 /* How many trust anchors client_ca holds (mtlsd -t warns about pins). */
 size_t		 tls_ctx_anchor_count(const struct tls_ctx *t);
+/* OCSP answers, as tls_ocsp_check gives them. */
+enum tls_ocsp { TLS_OCSP_GOOD, TLS_OCSP_REVOKED, TLS_OCSP_UNKNOWN,
+	TLS_OCSP_UNAVAILABLE };
+
+/*
+ * Ask the listener's OCSP responder (its override URL or the leaf's AIA
+ * URL) about a verified leaf; issuer is the DER of the certificate that
+ * signed it.  Blocks until an answer or deadline (CLOCK_MONOTONIC ms):
+ * call it from an OCSP thread, never from an event loop.
+ */
+enum tls_ocsp	 tls_ocsp_check(struct tls_ctx *t, const unsigned char *leaf,
+		    size_t leaflen, const unsigned char *issuer,
+		    size_t issuerlen, uint64_t deadline, char *detail,
+		    size_t detailsize);
+/* The DER of the certificate that signed the leaf (moved out). */
+void		 tls_conn_take_issuer(struct tls_conn *c, unsigned char **der,
+		    size_t *len);
 const char	*tls_conn_version(struct tls_conn *c);
 const char	*tls_conn_cipher(struct tls_conn *c);
 

@@ -93,7 +93,8 @@ static const char full_config[] =
 	"    upstream = \"unix:/run/x.sock\";\n"
 	"    handshake_timeout = 5;\n"
 	"    idle_timeout = 60;\n"
-	"    max_connections = 100;\n"
+	"    max_connections = 100; ocsp = { mode = \"hard\"; timeout = 5;"
+	" cache = 60; responder = \"http://ocsp.corp.example:8080/ocsp\"; };\n"
 	"    mapping = \"staff\";\n"
 	"    require_mapping = false;"
 	" crl = [ \"/etc/mtls/root.crl\", \"/etc/mtls/sub.crl\" ];"
@@ -357,12 +358,21 @@ test_full(void)
 	CU_ASSERT_STRING_EQUAL(l->crl[0], "/etc/mtls/root.crl");
 	CU_ASSERT_STRING_EQUAL(l->crl[1], "/etc/mtls/sub.crl");
 	CU_ASSERT(l->crl_expired_warn);
+	CU_ASSERT_EQUAL(l->ocsp_mode, OCSP_HARD);
+	CU_ASSERT_STRING_EQUAL(l->ocsp_responder,
+	    "http://ocsp.corp.example:8080/ocsp");
+	CU_ASSERT_EQUAL(l->ocsp_timeout, 5);
+	CU_ASSERT_EQUAL(l->ocsp_cache, 60);
 
 	l = &cfg.listeners[1];
 	CU_ASSERT_STRING_EQUAL(l->name, "imap");
 	CU_ASSERT_PTR_NULL(l->crl);
 	CU_ASSERT_EQUAL(l->n_crl, 0);
 	CU_ASSERT(!l->crl_expired_warn);
+	CU_ASSERT_EQUAL(l->ocsp_mode, OCSP_OFF);
+	CU_ASSERT_PTR_NULL(l->ocsp_responder);
+	CU_ASSERT_EQUAL(l->ocsp_timeout, 2);
+	CU_ASSERT_EQUAL(l->ocsp_cache, 300);
 	CU_ASSERT_EQUAL(l->listen_addr.ss.ss_family, AF_INET);
 	CU_ASSERT_EQUAL(l->upstream_addr.ss.ss_family, AF_INET);
 	CU_ASSERT_EQUAL(l->line, 25);
@@ -408,6 +418,10 @@ test_defaults(void)
 	CU_ASSERT_PTR_NULL(l->crl);
 	CU_ASSERT_EQUAL(l->n_crl, 0);
 	CU_ASSERT(!l->crl_expired_warn);
+	CU_ASSERT_EQUAL(l->ocsp_mode, OCSP_OFF);
+	CU_ASSERT_PTR_NULL(l->ocsp_responder);
+	CU_ASSERT_EQUAL(l->ocsp_timeout, 2);
+	CU_ASSERT_EQUAL(l->ocsp_cache, 300);
 	CU_ASSERT_PTR_NULL(l->mapping);
 	CU_ASSERT_PTR_NULL(l->mapping_set);
 	CU_ASSERT_PTR_NULL(cfg.mappings);
@@ -526,7 +540,10 @@ test_example_file(void)
 	config_free(&cfg);
 }
 
-/* Each member of a group is a known key under prefix. */
+/*
+ * Each member of a group is a known key under prefix, or a group of them
+ * ("ocsp" in a listener holds "listeners.ocsp.mode" and so on).
+ */
 static void
 check_members_known(const config_setting_t *g, const char *prefix)
 {
@@ -538,6 +555,10 @@ check_members_known(const config_setting_t *g, const char *prefix)
 		m = config_setting_get_elem(g, (unsigned int)i);
 		snprintf(key, sizeof(key), "%s.%s", prefix,
 		    config_setting_name(m));
+		if (config_setting_is_group(m)) {
+			check_members_known(m, key);
+			continue;
+		}
 		if (!is_known(key))
 			fprintf(stderr, "full_config: unknown %s\n", key);
 		CU_ASSERT(is_known(key));
@@ -607,7 +628,8 @@ test_known_keys(void)
 	n = 0;
 	for (k = config_known_keys(); *k != NULL; k++) {
 		if (strncmp(*k, "listeners.", 10) == 0)
-			found = config_setting_get_member(l0, *k + 10) != NULL;
+			found = config_setting_lookup(
+			    (config_setting_t *)l0, *k + 10) != NULL;
 		else if (strncmp(*k, "mappings.*.", 11) == 0)
 			found = rule_has_member(maps, *k + 11);
 		else
@@ -617,7 +639,7 @@ test_known_keys(void)
 		CU_ASSERT(found);
 		n++;
 	}
-	CU_ASSERT_EQUAL(n, 35);
+	CU_ASSERT_EQUAL(n, 39);
 	CU_ASSERT(is_known("mappings"));
 	CU_ASSERT(is_known("listeners.mapping"));
 	CU_ASSERT(is_known("listeners.require_mapping"));
@@ -626,6 +648,12 @@ test_known_keys(void)
 	CU_ASSERT(is_known("listeners.crl"));
 	CU_ASSERT(is_known("listeners.crl_expired"));
 	CU_ASSERT(!is_known("crl"));
+	CU_ASSERT(is_known("listeners.ocsp.mode"));
+	CU_ASSERT(is_known("listeners.ocsp.responder"));
+	CU_ASSERT(is_known("listeners.ocsp.timeout"));
+	CU_ASSERT(is_known("listeners.ocsp.cache"));
+	CU_ASSERT(!is_known("listeners.mode"));
+	CU_ASSERT(!is_known("ocsp.mode"));
 	config_destroy(&lc);
 }
 
@@ -645,16 +673,55 @@ static const struct {
 #define NSECTIONS	(sizeof(man_sections) / sizeof(man_sections[0]))
 
 /*
+ * The ".It Ic name" item of the outermost lists in [p, end): where its
+ * text starts, with *iend set to where it stops (the list's next item or
+ * its .El); NULL when there is none.
+ */
+static const char *
+man_item(const char *p, const char *end, const char *name, size_t namelen,
+    const char **iend)
+{
+	const char *line, *next, *found = NULL;
+	int depth = 0;
+
+	for (line = p; line < end; line = next) {
+		next = strchr(line, '\n');
+		next = next != NULL && next < end ? next + 1 : end;
+		if (strncmp(line, ".Bl ", 4) == 0)
+			depth++;
+		else if (strncmp(line, ".El", 3) == 0 &&
+		    (line[3] == '\n' || line[3] == '\0')) {
+			if (depth == 1 && found != NULL)
+				break;
+			depth--;
+		} else if (depth == 1 && strncmp(line, ".It", 3) == 0) {
+			if (found != NULL)
+				break;
+			if (strncmp(line, ".It Ic ", 7) == 0 &&
+			    strncmp(line + 7, name, namelen) == 0 &&
+			    (line[7 + namelen] == ' ' ||
+			    line[7 + namelen] == '\n'))
+				found = next;
+		}
+	}
+	if (found != NULL)
+		*iend = line < end ? line : end;
+	return found;
+}
+
+/*
  * mtlsd.conf.5 has an ".It Ic key" entry for every known key, in the
- * subsection for its group (".Ss Listeners" for "listeners.name").
+ * subsection for its group (".Ss Listeners" for "listeners.name").  A key
+ * of a group inside a listener is an item of a list inside the group's
+ * own item: "listeners.ocsp.mode" is ".It Ic mode" within ".It Ic ocsp".
  */
 static void
 test_man_page(void)
 {
 	const char *const *k;
-	const char *leaf, *sec, *end, *nsh;
-	char path[4096], want[128], *text = NULL, *part;
-	size_t i, len = 0;
+	const char *leaf, *sec, *end, *nsh, *rest, *dot, *item, *iend;
+	char path[4096], want[128], *text = NULL;
+	size_t i, len = 0, plen;
 	FILE *f;
 
 	srcdir_file("mtlsd/mtlsd.conf.5", path, sizeof(path));
@@ -686,21 +753,29 @@ test_man_page(void)
 			continue;
 		}
 		/* To the next .Ss or .Sh (not .Sx, a cross-reference). */
-		sec += strlen(want) - 1;
+		sec += strlen(want);
 		if ((end = strstr(sec, "\n.Ss ")) == NULL)
 			end = text + len;
 		if ((nsh = strstr(sec, "\n.Sh ")) != NULL && nsh < end)
 			end = nsh;
-		if ((part = strndup(sec, (size_t)(end - sec))) == NULL) {
-			CU_FAIL("out of memory");
-			break;
+		/* "ocsp.mode" for "listeners.ocsp.mode", "group" for "group". */
+		plen = strlen(man_sections[i].prefix);
+		rest = plen > 0 && man_sections[i].prefix[plen - 1] == '.' ?
+		    *k + plen : leaf;
+		item = sec;
+		iend = end;
+		for (;;) {
+			dot = strchr(rest, '.');
+			item = man_item(item, iend, rest, dot != NULL ?
+			    (size_t)(dot - rest) : strlen(rest), &iend);
+			if (item == NULL || dot == NULL)
+				break;
+			rest = dot + 1;
 		}
-		snprintf(want, sizeof(want), "\n.It Ic %s", leaf);
-		if (strstr(part, want) == NULL)
+		if (item == NULL)
 			fprintf(stderr, "mtlsd.conf.5 lacks %s in .Ss %s\n",
 			    *k, man_sections[i].section);
-		CU_ASSERT_PTR_NOT_NULL(strstr(part, want));
-		free(part);
+		CU_ASSERT_PTR_NOT_NULL(item);
 	}
 	free(text);
 }
@@ -980,6 +1055,292 @@ test_err_crl_expired(void)
 	    "    crl = [ ];\n    crl_expired = \"warn\";\n"), 8,
 	    "listener \"ssh\": crl_expired is set but the listener has no "
 	    "crl");
+}
+
+/* A listener whose "ocsp" group is extra, written from line 7. */
+#define OCSP_LST(extra)	LST("127.0.0.1:8443", "127.0.0.1:22", extra)
+
+/* The ocsp group: values, edges, defaults, and responder URL forms. */
+static void
+test_ocsp_accepted(void)
+{
+	struct mtlsd_config cfg;
+	const struct listener_config *l;
+	char extra[1024];
+
+	/* Over several lines, every key, at the low edges. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(
+	    "    ocsp = {\n"
+	    "        mode = \"hard\";\n"
+	    "        responder = \"http://127.0.0.1:8888/ocsp\";\n"
+	    "        timeout = 1;\n"
+	    "        cache = 0;\n"
+	    "    };\n", &cfg));
+	l = &cfg.listeners[0];
+	CU_ASSERT_EQUAL(l->ocsp_mode, OCSP_HARD);
+	CU_ASSERT_STRING_EQUAL(l->ocsp_responder,
+	    "http://127.0.0.1:8888/ocsp");
+	CU_ASSERT_EQUAL(l->ocsp_timeout, 1);
+	CU_ASSERT_EQUAL(l->ocsp_cache, 0);
+	config_free(&cfg);
+
+	/* soft, at the high edges; responder left to the AIA URL. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(
+	    "    ocsp = { mode = \"soft\"; timeout = 30; cache = 86400; };\n",
+	    &cfg));
+	l = &cfg.listeners[0];
+	CU_ASSERT_EQUAL(l->ocsp_mode, OCSP_SOFT);
+	CU_ASSERT_PTR_NULL(l->ocsp_responder);
+	CU_ASSERT_EQUAL(l->ocsp_timeout, 30);
+	CU_ASSERT_EQUAL(l->ocsp_cache, 86400);
+	config_free(&cfg);
+
+	/* mode alone: the other keys take their defaults. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(
+	    "    ocsp = { mode = \"hard\"; };\n", &cfg));
+	l = &cfg.listeners[0];
+	CU_ASSERT_EQUAL(l->ocsp_mode, OCSP_HARD);
+	CU_ASSERT_PTR_NULL(l->ocsp_responder);
+	CU_ASSERT_EQUAL(l->ocsp_timeout, 2);
+	CU_ASSERT_EQUAL(l->ocsp_cache, 300);
+	config_free(&cfg);
+
+	/* An empty group, or mode "off" alone, is off. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener("    ocsp = { };\n",
+	    &cfg));
+	CU_ASSERT_EQUAL(cfg.listeners[0].ocsp_mode, OCSP_OFF);
+	CU_ASSERT_PTR_NULL(cfg.listeners[0].ocsp_responder);
+	config_free(&cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(
+	    "    ocsp = { mode = \"off\"; };\n", &cfg));
+	CU_ASSERT_EQUAL(cfg.listeners[0].ocsp_mode, OCSP_OFF);
+	CU_ASSERT_EQUAL(cfg.listeners[0].ocsp_timeout, 2);
+	CU_ASSERT_EQUAL(cfg.listeners[0].ocsp_cache, 300);
+	config_free(&cfg);
+
+	/* A missing path is "/"; the scheme is stored in lower case. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener("    ocsp = {"
+	    " mode = \"soft\"; responder = \"http://ocsp.example.com\"; };\n",
+	    &cfg));
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].ocsp_responder,
+	    "http://ocsp.example.com/");
+	config_free(&cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener("    ocsp = {"
+	    " mode = \"soft\"; responder = \"HTTP://Ocsp.Example:80?a=b\"; };\n",
+	    &cfg));
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].ocsp_responder,
+	    "http://Ocsp.Example:80/?a=b");
+	config_free(&cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener("    ocsp = {"
+	    " mode = \"soft\"; responder = \"http://[2001:db8::1]:65535\"; };\n",
+	    &cfg));
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].ocsp_responder,
+	    "http://[2001:db8::1]:65535/");
+	config_free(&cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener("    ocsp = {"
+	    " mode = \"soft\"; responder = \"http://[::1]/a/b%20c?x=1&y\"; };\n",
+	    &cfg));
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].ocsp_responder,
+	    "http://[::1]/a/b%20c?x=1&y");
+	config_free(&cfg);
+
+	/* 512 bytes is the longest. */
+	snprintf(extra, sizeof(extra), "    ocsp = { mode = \"soft\";"
+	    " responder = \"http://o.example/%0*d\"; };\n", 512 - 17, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(extra, &cfg));
+	CU_ASSERT_EQUAL(strlen(cfg.listeners[0].ocsp_responder), 512);
+	config_free(&cfg);
+}
+
+static void
+test_err_ocsp(void)
+{
+	char text[2048];
+
+	/* mode */
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"on\"; };\n"), 7,
+	    "listener \"ssh\": ocsp.mode must be \"off\", \"soft\" or "
+	    "\"hard\" (got \"on\")");
+	EXPECT_ERROR(OCSP_LST("    ocsp = {\n      mode = \"HARD\"; };\n"), 8,
+	    "listener \"ssh\": ocsp.mode must be \"off\", \"soft\" or "
+	    "\"hard\" (got \"HARD\")");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = true; };\n"), 7,
+	    "listener \"ssh\": ocsp.mode must be \"off\", \"soft\" or "
+	    "\"hard\"");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"\"; };\n"), 7,
+	    "listener \"ssh\": key \"ocsp.mode\" must not be empty");
+
+	/* responder: http only, absolute, a host, a good port. */
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";\n"
+	    "      responder = \"https://ocsp.example.com/\"; };\n"), 8,
+	    "listener \"ssh\": ocsp.responder \"https://ocsp.example.com/\": "
+	    "https responders are not supported");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"HTTPS://ocsp.example.com\"; };\n"), 7,
+	    "ocsp.responder \"HTTPS://ocsp.example.com\": https responders "
+	    "are not supported");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"/ocsp\"; };\n"), 7,
+	    "listener \"ssh\": ocsp.responder \"/ocsp\" must be an absolute "
+	    "http:// URL");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"ocsp.example.com:80/ocsp\"; };\n"), 7,
+	    "ocsp.responder \"ocsp.example.com:80/ocsp\" must be an absolute "
+	    "http:// URL");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"//ocsp.example.com/\"; };\n"), 7,
+	    "must be an absolute http:// URL");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"ftp://ocsp.example.com/\"; };\n"), 7,
+	    "must be an absolute http:// URL");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http:/ocsp.example.com/\"; };\n"), 7,
+	    "must be an absolute http:// URL");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://o.example:0/\"; };\n"), 7,
+	    "listener \"ssh\": ocsp.responder \"http://o.example:0/\": the port "
+	    "must be a number from 1 to 65535");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://o.example:65536/\"; };\n"), 7,
+	    "ocsp.responder \"http://o.example:65536/\": the port must be");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://o.example:99999999999999999999\"; };\n"), 7,
+	    "the port must be a number from 1 to 65535");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://o.example:/\"; };\n"), 7,
+	    "ocsp.responder \"http://o.example:/\": the port must be");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://o.example:8o/\"; };\n"), 7,
+	    "ocsp.responder \"http://o.example:8o/\": the port must be");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://[::1]x:80/\"; };\n"), 7,
+	    "ocsp.responder \"http://[::1]x:80/\": only a :port may follow");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http:///ocsp\"; };\n"), 7,
+	    "ocsp.responder \"http:///ocsp\" has no host");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://:8080/\"; };\n"), 7,
+	    "ocsp.responder \"http://:8080/\" has no host");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://[fe80::zz]/\"; };\n"), 7,
+	    "ocsp.responder \"http://[fe80::zz]/\": \"fe80::zz\" is not an "
+	    "IPv6 address");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://[::1/\"; };\n"), 7,
+	    "ocsp.responder \"http://[::1/\": the host must be");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://o%2e.example/\"; };\n"), 7,
+	    "ocsp.responder \"http://o%2e.example/\": the host must be");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://u:p@o.example/\"; };\n"), 7,
+	    "ocsp.responder \"http://u:p@o.example/\": a user name");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://o.example/ocsp#x\"; };\n"), 7,
+	    "must not have a #fragment");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://o.example/a b\"; };\n"), 7,
+	    "listener \"ssh\": ocsp.responder must be printable ASCII without "
+	    "spaces");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://o.example/\\xc3\\xa9\"; };\n"), 7,
+	    "ocsp.responder must be printable ASCII without spaces");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"http://o.example/\\t\"; };\n"), 7,
+	    "key \"ocsp.responder\" must not contain control characters");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = \"\"; };\n"), 7,
+	    "key \"ocsp.responder\" must not be empty");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"hard\";"
+	    " responder = 80; };\n"), 7,
+	    "listener \"ssh\": ocsp.responder must be a quoted http:// URL");
+	snprintf(text, sizeof(text), "%s    ocsp = { mode = \"soft\";"
+	    " responder = \"http://o.example/%0*d\"; };\n} );\n",
+	    "listeners = ( { name = \"ssh\";\n"
+	    "    listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\";\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/clients-ca.pem\";" NOMAP "\n",
+	    513 - 17, 0);
+	EXPECT_ERROR(text, 7, "listener \"ssh\": ocsp.responder is too long "
+	    "(at most 512 bytes)");
+
+	/* With mode off (written or not), the other keys are mistakes. */
+	EXPECT_ERROR(OCSP_LST("    ocsp = {\n"
+	    "      responder = \"http://o.example/\"; };\n"), 8,
+	    "listener \"ssh\": ocsp.responder is set but ocsp.mode is off");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"off\";\n"
+	    "      responder = \"http://o.example/\"; };\n"), 8,
+	    "listener \"ssh\": ocsp.responder is set but ocsp.mode is off");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { timeout = 5;\n"
+	    "      mode = \"off\"; };\n"), 7,
+	    "listener \"ssh\": ocsp.timeout is set but ocsp.mode is off");
+	EXPECT_ERROR(OCSP_LST("    ocsp = {\n      mode = \"off\";\n"
+	    "      cache = 0; };\n"), 9,
+	    "listener \"ssh\": ocsp.cache is set but ocsp.mode is off");
+
+	/* timeout and cache ranges. */
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"soft\";\n"
+	    "      timeout = 0; };\n"), 8,
+	    "listener \"ssh\": ocsp.timeout must be between 1 and 30 (got 0)");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"soft\";"
+	    " timeout = 31; };\n"), 7,
+	    "listener \"ssh\": ocsp.timeout must be between 1 and 30 "
+	    "(got 31)");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"soft\";"
+	    " timeout = 4294967297; };\n"), 7,
+	    "ocsp.timeout must be between 1 and 30 (got 4294967297)");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"soft\";"
+	    " timeout = 2.5; };\n"), 7,
+	    "listener \"ssh\": key \"ocsp.timeout\" must be an integer");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"soft\"; cache = -1; };\n"),
+	    7, "listener \"ssh\": ocsp.cache must be between 0 and 86400 "
+	    "(got -1)");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"soft\";\n"
+	    "      cache = 86401; };\n"), 8,
+	    "ocsp.cache must be between 0 and 86400 (got 86401)");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"soft\";"
+	    " cache = \"300\"; };\n"), 7,
+	    "listener \"ssh\": key \"ocsp.cache\" must be an integer");
+
+	/* Unknown keys in the group, and the group's shape. */
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"soft\";\n"
+	    "      url = \"http://o.example/\"; };\n"), 8,
+	    "listener \"ssh\": unknown key \"ocsp.url\"");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"soft\";"
+	    " nonce = { enabled = true; }; };\n"), 7,
+	    "listener \"ssh\": unknown key \"ocsp.nonce\"");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { crl = [ \"/a.crl\" ]; };\n"), 7,
+	    "listener \"ssh\": unknown key \"ocsp.crl\"");
+	EXPECT_ERROR(OCSP_LST("    ocsp = \"hard\";\n"), 7,
+	    "listener \"ssh\": key \"ocsp\" must be a group");
+	EXPECT_ERROR(OCSP_LST("    ocsp = ( { mode = \"hard\"; } );\n"), 7,
+	    "listener \"ssh\": key \"ocsp\" must be a group");
+	EXPECT_ERROR(OCSP_LST("    ocsp = { mode = \"soft\"; };\n"
+	    "    ocsp = { mode = \"hard\"; };\n"), 8,
+	    "duplicate setting name \"ocsp\"");
+	/* Its keys are not listener keys, nor it a global group. */
+	EXPECT_ERROR(OCSP_LST("    mode = \"hard\";\n"), 7,
+	    "listener \"ssh\": unknown key \"mode\"");
+	EXPECT_ERROR("ocsp = { mode = \"hard\"; };\n" GOOD_LST, 1,
+	    "unknown key \"ocsp\"");
+
+	/* The second listener's error names it. */
+	EXPECT_ERROR("listeners = (\n"
+	    "  { name = \"ssh\"; listen = \"127.0.0.1:8443\";\n"
+	    "    upstream = \"127.0.0.1:22\"; require_mapping = false;\n"
+	    "    certificate = \"/c\"; private_key = \"/k\";"
+	    " client_ca = \"/ca\";\n"
+	    "    ocsp = { mode = \"hard\"; }; },\n"
+	    "  { name = \"imap\"; listen = \"127.0.0.1:9993\";\n"
+	    "    upstream = \"127.0.0.1:143\"; require_mapping = false;\n"
+	    "    certificate = \"/c\"; private_key = \"/k\";"
+	    " client_ca = \"/ca\";\n"
+	    "    ocsp = { mode = \"soft\";\n"
+	    "      responder = \"https://ocsp.example/\"; }; }\n"
+	    ");\n", 10,
+	    "listener \"imap\": ocsp.responder \"https://ocsp.example/\": https "
+	    "responders are not supported");
 }
 
 static void
@@ -1734,6 +2095,8 @@ static const struct {
 	{ "crl and crl_expired accepted", test_crl_accepted },
 	{ "error: crl", test_err_crl },
 	{ "error: crl_expired", test_err_crl_expired },
+	{ "ocsp accepted", test_ocsp_accepted },
+	{ "error: ocsp", test_err_ocsp },
 	{ "error: string for int", test_err_string_for_int },
 	{ "error: out of range", test_err_range },
 	{ "error: integer overflow", test_err_overflow },
