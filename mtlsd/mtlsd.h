@@ -112,6 +112,7 @@ struct mtlsd {
 	pthread_mutex_t		 gen_lock;	/* guards gen */
 	struct generation	*gen;		/* the current generation */
 	atomic_ullong		 gen_serial;
+	atomic_ullong		 ocsp_revocations; /* revoked answers so far */
 	pthread_mutex_t		 reload_lock;	/* one reload at a time */
 	struct session_table	*sessions;
 	struct stats		 stats;

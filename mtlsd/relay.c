@@ -87,6 +87,7 @@ struct worker {
 	struct conn	*conns;			/* all live connections */
 	struct conn	*dead;			/* closed in this epoll batch */
 	int		 ocsp_fd;		/* eventfd: OCSP answers back */
+	uint64_t	 ocsp_revocations_seen;
 	struct ev_src	 ocspsrc;
 	pthread_mutex_t	 ocsp_lock;
 	struct ocsp_job	*ocsp_done;		/* answered, not yet taken */
@@ -427,6 +428,9 @@ conn_ocsp_apply(struct conn *c, enum tls_ocsp st, bool cached,
 	snprintf(why, sizeof(why), "OCSP: %s", detail && *detail ? detail :
 	    names[st]);
 	if (st == TLS_OCSP_REVOKED) {
+		/* News for live sessions of the same certificate too. */
+		if (!cached)
+			atomic_fetch_add(&c->w->d->ocsp_revocations, 1);
 		conn_refuse_verified(c, TLS_REASON_REVOKED, why);
 		return -1;
 	}
@@ -1029,11 +1033,26 @@ worker_timeouts(struct worker *w)
 {
 	struct conn *c, *next;
 	struct generation *g = NULL;
-	uint64_t now = now_ms(), serial = atomic_load(&w->d->gen_serial);
+	uint64_t now = now_ms(), serial = atomic_load(&w->d->gen_serial),
+	    revocations = atomic_load(&w->d->ocsp_revocations);
+	bool ocsp_news = revocations != w->ocsp_revocations_seen;
+	enum tls_ocsp st;
 	time_t wall = time(NULL);
 
+	w->ocsp_revocations_seen = revocations;
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
+		/* A responder said "revoked" about some certificate: is it
+		 * one of ours? */
+		if (ocsp_news && (c->state == CONN_RELAY ||
+		    c->state == CONN_CONNECTING) &&
+		    c->l->cfg->ocsp_mode != OCSP_OFF &&
+		    ocsp_cache_get(c->l->cfg->name, c->s.identity.cert_sha256,
+		    &st) && st == TLS_OCSP_REVOKED) {
+			atomic_fetch_add(&w->d->stats.revoked_live, 1);
+			conn_close(c, "revoked");
+			continue;
+		}
 		if (c->state != CONN_HANDSHAKE) {
 			/* Good through its not_after second (RFC 5280
 			 * 4.1.2.5), as the handshake check counts it. */

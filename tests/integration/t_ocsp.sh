@@ -70,14 +70,14 @@ newcert() {
 # can decide another.
 pki_ok=yes
 for c in unk-hard unk-soft down-soft down-hard hang-soft hang-hard \
-    cached cshort no-aia; do
+    cached cshort no-aia live; do
 	newcert "$c" || pki_ok=no
 done
 newcert aia-good "$(url "$R_AIA")" || pki_ok=no
 newcert aia-revoked "$(url "$R_AIA")" || pki_ok=no
 newcert off-revoked "$(url "$R_OFF")" || pki_ok=no
 valid=()
-for c in down-soft down-hard hang-soft hang-hard cached cshort aia-good; do
+for c in down-soft down-hard hang-soft hang-hard cached cshort aia-good live; do
 	valid+=(--valid "$CERTS/$c.crt")
 done
 python3 "$MKOCSP" index --valid "$PKI/alice.crt" "${valid[@]}" \
@@ -371,6 +371,37 @@ if accepted cache_short_first cshort "$P_CSHORT" cshort cshort good \
 else
 	skip cache_expires "the first connection failed"
 fi
+
+# A live session follows OCSP news: "live" holds a session; the responder
+# then revokes it; once its cached answer has expired, its next handshake
+# is refused as revoked, and its live session is closed (reason=revoked)
+# and unpublished within 2 s.
+sclient_open live "$P_CSHORT" -cert "$(cert live)" -key "$(key live)"
+sclient_send live "hello-live"
+if sclient_wait live "hello-live" 10; then
+	still_valid=()
+	for c in down-soft down-hard hang-soft hang-hard cached cshort \
+	    aia-good; do
+		still_valid+=(--valid "$CERTS/$c.crt")
+	done
+	python3 "$MKOCSP" index --valid "$PKI/alice.crt" "${still_valid[@]}" \
+	    --revoked "$PKI/bob.crt" --revoked "$CERTS/aia-revoked.crt" \
+	    --revoked "$CERTS/off-revoked.crt" --revoked "$CERTS/live.crt" \
+	    -o "$INDEX" || fail live_index "cannot rewrite the index"
+	sleep $((CSHORT_CACHE + 1)).5
+	log_mark
+	refused live_next_handshake live "$P_CSHORT" cshort revoked cshort \
+	    revoked
+	if wait_event 2 event=session_close reason=revoked \
+	    "serial=$(serial live)" >/dev/null && sclient_exited live 3; then
+		pass live_session_closed
+	else
+		fail live_session_closed "the live session of a certificate the responder now calls revoked was not closed within 2 s: $(log_find event=session_close "serial=$(serial live)")"
+	fi
+else
+	fail live_session_open "no echo for live through listener cshort"
+fi
+sclient_close live
 
 # AIA: no responder configured, the certificate's own OCSP URL is used.
 accepted aia aia-good "$P_AIA" aia aia good result=good cached=no

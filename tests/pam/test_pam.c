@@ -78,6 +78,7 @@ static char o_dir[PATH_MAX], o_sock[PATH_MAX];		/* fake, dir 0777 */
 static char w_dir[PATH_MAX], w_sock[PATH_MAX];		/* fake, socket 0666 */
 static char u_dir[PATH_MAX], u_sock[PATH_MAX];		/* unix backend */
 static char conf_path[PATH_MAX], capture_path[PATH_MAX];
+static char crl_path[PATH_MAX], crl_tmp[PATH_MAX];	/* listener crl */
 
 static pid_t mtlsd_pid = -1;
 static char mtlsd_log[PATH_MAX];
@@ -210,6 +211,8 @@ paths_init(void)
 	path_join(u_sock, sizeof(u_sock), u_dir, "backend.sock");
 	path_join(conf_path, sizeof(conf_path), rundir, "mtlsd.conf");
 	path_join(capture_path, sizeof(capture_path), rundir, "capture");
+	path_join(crl_path, sizeof(crl_path), rundir, "clients.crl");
+	path_join(crl_tmp, sizeof(crl_tmp), rundir, "clients.crl.new");
 	if (strlen(q_sock) >= SUN_MAX || strlen(u_sock) >= SUN_MAX ||
 	    strlen(f_sock) >= SUN_MAX || strlen(o_sock) >= SUN_MAX ||
 	    strlen(w_sock) >= SUN_MAX) {
@@ -471,9 +474,12 @@ expected_lookup(int fd, char *out, size_t size)
 static uint16_t backend_port;
 static int backend_tcp = -1, backend_unix = -1;
 
+/* The listener "crl" exists: its CRL file was written before start-up. */
+static bool crl_ready;
+
 static int
 write_conf(uint16_t p_tcp, uint16_t p_unix, uint16_t p_open,
-    uint16_t p_multi)
+    uint16_t p_multi, uint16_t p_crl)
 {
 	FILE *f;
 	char common[2048];
@@ -513,16 +519,62 @@ write_conf(uint16_t p_tcp, uint16_t p_unix, uint16_t p_open,
 	    "    upstream = \"127.0.0.1:%u\"; mapping = \"pamtest\";\n"
 	    "    require_mapping = false;\n%s  },\n"
 	    "  { name = \"multi\"; listen = \"127.0.0.1:%u\";\n"
-	    "    upstream = \"127.0.0.1:%u\"; mapping = \"multi\";\n%s  }\n"
-	    ");\n",
+	    "    upstream = \"127.0.0.1:%u\"; mapping = \"multi\";\n%s  }",
 	    p_tcp, backend_port, common,
 	    p_unix, u_sock, common,
 	    p_open, backend_port, common,
 	    p_multi, backend_port, common);
+	/* Its CRL is replaced while mtlsd runs (account_after_crl_revoke). */
+	if (crl_ready)
+		fprintf(f, ",\n"
+		    "  { name = \"crl\"; listen = \"127.0.0.1:%u\";\n"
+		    "    upstream = \"127.0.0.1:%u\"; mapping = \"pamtest\";\n"
+		    "    crl = [ \"%s\" ];\n%s  }", p_crl, backend_port,
+		    crl_path, common);
+	fprintf(f, "\n);\n");
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-static uint16_t port_tcp, port_unix, port_open, port_multi;
+static uint16_t port_tcp, port_unix, port_open, port_multi, port_crl;
+
+/*
+ * tests/pki/mkcrl.py: a CRL from the test CA (ca.crt, ca.key) at out,
+ * listing the PKI certificate revoke when not NULL.  0 when it worked;
+ * its output goes to LOGDIR/mkcrl.log.
+ */
+static int
+mkcrl(const char *out, const char *revoke)
+{
+	char script[PATH_MAX], ca[PATH_MAX], cakey[PATH_MAX], cert[PATH_MAX],
+	    log[PATH_MAX], label[64];
+	char *argv[] = { "python3", script, "--ca", ca, "--ca-key", cakey,
+	    "-o", (char *)out, NULL, NULL, NULL };
+	pid_t pid;
+	int st;
+
+	path_join(script, sizeof(script), top, "tests/pki/mkcrl.py");
+	path_join(ca, sizeof(ca), pki, "ca.crt");
+	path_join(cakey, sizeof(cakey), pki, "ca.key");
+	path_join(log, sizeof(log), logdir, "mkcrl.log");
+	if (revoke != NULL) {
+		snprintf(label, sizeof(label), "%s.crt", revoke);
+		path_join(cert, sizeof(cert), pki, label);
+		argv[8] = "--revoke";
+		argv[9] = cert;
+	}
+	if ((pid = spawn(argv, -1, log)) == -1)
+		return -1;
+	if (!wait_exit(pid, WAIT_MS * 3, &st)) {
+		stop_child(pid, 1000);
+		return -1;
+	}
+	untrack(pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		show_tail("mkcrl.py", log);
+		return -1;
+	}
+	return 0;
+}
 
 static bool
 mtlsd_start(void)
@@ -1081,6 +1133,131 @@ check_decision_log(const char *name, const char *log, const char *user)
 		pass(name);
 }
 
+/*
+ * Issue 5: alice holds a session through the listener crl, whose CRL
+ * revokes nobody; the account stage grants her.  A new CRL revoking her
+ * replaces the file (a temporary name renamed over it, as tools do); mtlsd
+ * sees the change on its own and closes her session.  Within 5 s the
+ * account stage on the handle that authenticated her must stop granting,
+ * with PAM_AUTHINFO_UNAVAIL (the session is gone), and a fresh auth on
+ * that same connection must fail too.
+ */
+#define CRL_REVOKE_MS	5000
+
+static void
+test_crl_revoke(void)
+{
+	static const char name[] = "account_after_crl_revoke";
+	struct pam_testcase keep[] = {
+		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+		pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS),
+		pam_test(PAMTEST_KEEPHANDLE, 0),
+	};
+	struct pam_testcase auth[] = {
+		pam_test(PAMTEST_AUTHENTICATE, PAM_AUTHINFO_UNAVAIL),
+	};
+	struct client c;
+	pam_handle_t *ph;
+	char why[512], awhy[512];
+	uint64_t t0, end, took;
+	int rc = -1, before, polls = 0;
+
+	if (!crl_ready) {
+		fail(name, "tests/pki/mkcrl.py could not write %s (see %s/"
+		    "mkcrl.log); listener crl not configured", crl_path,
+		    logdir);
+		return;
+	}
+	if (!client_open(&c, name, "alice", port_crl, backend_tcp))
+		return;
+	if (!pam_steps("mtls", me, NULL, keep, NCASES(keep), NULL, why,
+	    sizeof(why))) {
+		fail(name, "before the new CRL: %s", why);
+		client_close(&c);
+		return;
+	}
+	ph = keep[2].case_out.ph;
+	before = count_in_file(mtlsd_log, "reason=revoked");
+
+	if (mkcrl(crl_tmp, "alice") != 0) {
+		fail(name, "tests/pki/mkcrl.py --revoke alice.crt failed (see "
+		    "%s/mkcrl.log)", logdir);
+		pam_end(ph, PAM_SUCCESS);
+		client_close(&c);
+		return;
+	}
+	if (rename(crl_tmp, crl_path) == -1) {
+		fail(name, "rename %s %s: %s", crl_tmp, crl_path,
+		    strerror(errno));
+		pam_end(ph, PAM_SUCCESS);
+		client_close(&c);
+		return;
+	}
+
+	/*
+	 * The account stage on the same handle until it stops granting.  A
+	 * step that does not return PAM_SUCCESS ends the handle (libpamtest
+	 * calls pam_end on a failed case).
+	 */
+	t0 = now_ms();
+	end = t0 + CRL_REVOKE_MS;
+	for (;;) {
+		struct pam_testcase acct[] = {
+			pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS),
+			pam_test(PAMTEST_KEEPHANDLE, 0),
+		};
+
+		polls++;
+		if (!pam_steps("mtls", me, ph, acct, NCASES(acct), NULL, why,
+		    sizeof(why))) {
+			rc = acct[0].op_rv;
+			ph = NULL;
+			break;
+		}
+		ph = acct[1].case_out.ph;
+		if (now_ms() >= end)
+			break;
+		sleep_ms(100);
+	}
+	took = now_ms() - t0;
+	note("%s: account stopped granting after %llu ms (%d polls): %s",
+	    name, (unsigned long long)took, polls, pam_name(rc));
+	if (ph != NULL) {
+		pam_end(ph, PAM_SUCCESS);
+		show_tail("mtlsd", mtlsd_log);
+		fail(name, "account still PAM_SUCCESS %d ms after a CRL "
+		    "revoking alice replaced %s (see %s)", CRL_REVOKE_MS,
+		    crl_path, mtlsd_log);
+		client_close(&c);
+		return;
+	}
+
+	/* A fresh auth for alice's account on the same connection. */
+	pam_steps("mtls", me, NULL, auth, NCASES(auth), NULL, awhy,
+	    sizeof(awhy));
+
+	/* mtlsd says why the session went away. */
+	end = now_ms() + WAIT_MS;
+	while (count_in_file(mtlsd_log, "reason=revoked") <= before &&
+	    now_ms() < end)
+		sleep_ms(50);
+
+	if (rc != PAM_AUTHINFO_UNAVAIL)
+		fail(name, "account after the CRL revoking alice returned %s, "
+		    "want PAM_AUTHINFO_UNAVAIL (%s)", pam_name(rc), why);
+	else if (auth[0].op_rv == PAM_SUCCESS ||
+	    auth[0].op_rv == PAM_IGNORE || auth[0].op_rv == -1)
+		fail(name, "a fresh auth on alice's revoked connection "
+		    "returned %s (%s)", pam_name(auth[0].op_rv), awhy);
+	else if (count_in_file(mtlsd_log, "reason=revoked") <= before) {
+		show_tail("mtlsd", mtlsd_log);
+		fail(name, "her session is gone, but mtlsd logged no "
+		    "session_close with reason=revoked (see %s)", mtlsd_log);
+	} else
+		pass(name);
+	client_close(&c);
+}
+
 static void
 test_mtlsd(void)
 {
@@ -1102,7 +1279,11 @@ test_mtlsd(void)
 	port_unix = free_port();
 	port_open = free_port();
 	port_multi = free_port();
-	if (write_conf(port_tcp, port_unix, port_open, port_multi) != 0) {
+	port_crl = free_port();
+	/* The listener crl starts with a CRL that revokes nobody. */
+	crl_ready = mkcrl(crl_path, NULL) == 0;
+	if (write_conf(port_tcp, port_unix, port_open, port_multi,
+	    port_crl) != 0) {
 		fail("mtlsd_setup", "%s: %s", conf_path, strerror(errno));
 		return;
 	}
@@ -1294,6 +1475,9 @@ test_mtlsd(void)
 		    PAM_SUCCESS);
 		client_close(&c);
 	}
+
+	/* ---- alice revoked by a new CRL while her session is live */
+	test_crl_revoke();
 
 	/* ---- the daemon goes away while a connection is held */
 	up = client_open(&c, "daemon_down", "alice", port_tcp, backend_tcp);
