@@ -131,6 +131,7 @@ main(int argc, char *argv[])
 	bool foreground = false, debug = false, test = false;
 	const struct mtlsd_config *cfg;
 	struct generation *g;
+	char *conf_abs;
 	int ready_fd = -1;
 	struct logfmt lf;
 	sigset_t sigs;
@@ -162,16 +163,18 @@ main(int argc, char *argv[])
 	memset(&d, 0, sizeof(d));
 	d.query_fd = d.stop_fd = -1;
 	/* Absolute: a reload in the background runs from "/". */
-	if ((d.conf_path = realpath(conf, NULL)) == NULL)
-		d.conf_path = conf;	/* config_ref_load reports why */
+	conf_abs = realpath(conf, NULL);
+	d.conf_path = conf_abs != NULL ? conf_abs : conf;
 	d.debug = debug;
 	if ((d.boot = config_ref_load(conf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
+		free(conf_abs);
 		return 1;
 	}
 	cfg = &d.boot->cfg;
 	if (tls_global_init() != 0) {
 		fprintf(stderr, "mtlsd: cannot initialise the TLS library\n");
+		free(conf_abs);
 		return 1;
 	}
 	rc = conf_check(cfg, stderr);
@@ -184,10 +187,15 @@ main(int argc, char *argv[])
 			    cfg->n_listeners == 1 ? "" : "s");
 		config_ref_release(d.boot);
 		tls_global_cleanup();
+		free(conf_abs);
 		return rc == 0 ? 0 : 1;
 	}
-	if (rc != 0)
+	if (rc != 0) {
+		config_ref_release(d.boot);
+		tls_global_cleanup();
+		free(conf_abs);
 		return 1;
+	}
 
 	if (debug)
 		foreground = true;	/* -d logs to stderr: stay attached */
@@ -282,5 +290,6 @@ main(int argc, char *argv[])
 	config_ref_release(d.boot);
 	tls_thread_cleanup();
 	tls_global_cleanup();
+	free(conf_abs);
 	return 0;
 }
