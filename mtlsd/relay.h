@@ -1,0 +1,99 @@
+/*
+ * relay.h: the connection and worker types shared by relay.c (event
+ * loops, proxying) and admit.c (from a verified handshake to a session,
+ * and re-checks of live sessions).  Private to those two files.
+ */
+#ifndef MTLSD_RELAY_H
+#define MTLSD_RELAY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mtlsd.h"
+
+#define RELAY_BUF		(16 * 1024)	/* one TLS record */
+#define RELAY_MAX_EVENTS	64
+#define RELAY_ACCEPT_BURST	32
+#define RELAY_TICK_MS		250
+
+enum src_kind { SRC_LISTENER, SRC_CLIENT, SRC_UPSTREAM, SRC_STOP, SRC_OCSP };
+
+/* What an epoll event points at. */
+struct ev_src {
+	enum src_kind	 kind;
+	void		*ptr;
+	size_t		 index;		/* SRC_LISTENER: listen socket */
+};
+
+enum conn_state { CONN_HANDSHAKE, CONN_OCSP, CONN_CONNECTING, CONN_RELAY };
+
+struct worker;
+
+struct conn {
+	struct worker	*w;
+	struct generation *g;			/* held: c->l points into it */
+	struct listener	*l;
+	struct listen_socket *sock;
+	enum conn_state	 state;
+	int		 cfd, ufd;
+	struct ev_src	 csrc, usrc;
+	uint32_t	 cev, uev;		/* registered epoll masks */
+	struct tls_conn	*tls;
+	uint64_t	 deadline;		/* ms; handshake or idle */
+	uint64_t	 opened;		/* ms, when relaying began */
+	bool		 in_table;
+	bool		 dead;			/* closed; freed after the batch */
+	bool		 client_eof;		/* no more data from client */
+	bool		 upstream_eof;		/* no more data from upstream */
+	bool		 upstream_shut;		/* sent FIN to upstream */
+	bool		 tls_shut;		/* sent close_notify */
+	/* what each blocked operation waits for, recomputed each run */
+	bool		 c_want_in, c_want_out, u_want_in, u_want_out;
+	size_t		 c2u_len, c2u_off, u2c_len;
+	struct session	 s;
+	struct ocsp_job	*ocsp;			/* pending OCSP question */
+	unsigned char	*issuer_der;		/* for OCSP requests */
+	size_t		 issuer_len;
+	unsigned char	*leaf_der;		/* for revocation re-checks */
+	size_t		 leaf_len;
+	bool		 has_issuer;
+	unsigned char	 issuer_sha256[IDENTITY_SHA256_LEN];
+	struct conn	*prev, *next;
+	unsigned char	 c2u[RELAY_BUF];
+	unsigned char	 u2c[RELAY_BUF];
+};
+
+struct worker {
+	struct mtlsd	*d;
+	pthread_t	 thread;
+	int		 epfd;
+	int		 index;
+	bool		 listening;
+	bool		 stopping;
+	uint64_t	 relisten_at;		/* after EMFILE */
+	struct ev_src	*lsrc;			/* one per listener */
+	struct ev_src	 stopsrc;
+	struct conn	*conns;			/* all live connections */
+	struct conn	*dead;			/* closed in this epoll batch */
+	int		 ocsp_fd;		/* eventfd: OCSP answers back */
+	uint64_t	 ocsp_revocations_seen;
+	struct ev_src	 ocspsrc;
+	pthread_mutex_t	 ocsp_lock;
+	struct ocsp_job	*ocsp_done;		/* answered, not yet taken */
+};
+
+/* relay.c */
+void	 conn_free(struct conn *c);
+void	 conn_close(struct conn *c, const char *reason);
+int	 conn_connect_upstream(struct conn *c);
+void	 conn_update_events(struct conn *c);
+
+/* admit.c */
+void	 conn_handshake_done(struct conn *c);
+void	 conn_recheck(struct conn *c, struct generation *g);
+void	 worker_ocsp_answers(struct worker *w);
+void	 conn_ocsp_timeout(struct conn *c);
+void	 logfmt_identity(struct logfmt *lf, const struct identity *id);
+
+#endif
