@@ -21,6 +21,7 @@
 #define OCSP_THREADS		2
 #define OCSP_CACHE_BUCKETS	1024
 #define OCSP_CACHE_MAX		100000
+#define OCSP_REVOKED_KEEP	86400	/* seconds */
 
 struct cache_entry {
 	unsigned char		 sha256[IDENTITY_SHA256_LEN];
@@ -86,7 +87,13 @@ cache_put(const char *listener, const unsigned char *sha,
 	struct cache_entry *e;
 	size_t b = cache_bucket(sha);
 
-	if (seconds <= 0 || status == TLS_OCSP_UNAVAILABLE)
+	if (status == TLS_OCSP_UNAVAILABLE)
+		return;
+	/* Revocation is final: keep it whatever ocsp.cache says, so that
+	 * live sessions of the certificate find it (relay.c). */
+	if (status == TLS_OCSP_REVOKED && seconds < OCSP_REVOKED_KEEP)
+		seconds = OCSP_REVOKED_KEEP;
+	if (seconds <= 0)
 		return;
 	pthread_mutex_lock(&pool.cache_lock);
 	if (pool.cached < OCSP_CACHE_MAX &&
