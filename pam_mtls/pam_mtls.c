@@ -474,22 +474,35 @@ pam_user(pam_handle_t *pamh)
 	return item;
 }
 
+/*
+ * What account and session start from: the arguments, PAM_USER, and the
+ * one mtlsd session behind this process.  PAM_SUCCESS fills user and f.
+ */
+static int
+user_session(pam_handle_t *pamh, int argc, const char **argv,
+    const char *stage, const char **user, struct found *f)
+{
+	struct mtls_opts o;
+
+	if (parse_args(pamh, argc, argv, &o) != 0)
+		return PAM_SERVICE_ERR;
+	if ((*user = pam_user(pamh)) == NULL) {
+		pam_syslog(pamh, LOG_NOTICE, "%s: no user name", stage);
+		return PAM_USER_UNKNOWN;
+	}
+	return find_session(pamh, &o, stage, f);
+}
+
 PAM_EXTERN int
 pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct mtls_opts o;
 	struct found f;
 	const char *user;
 	int rc;
 
 	(void)flags;
-	if (parse_args(pamh, argc, argv, &o) != 0)
-		return PAM_SERVICE_ERR;
-	if ((user = pam_user(pamh)) == NULL) {
-		pam_syslog(pamh, LOG_NOTICE, "account: no user name");
-		return PAM_USER_UNKNOWN;
-	}
-	if ((rc = find_session(pamh, &o, "account", &f)) != PAM_SUCCESS)
+	if ((rc = user_session(pamh, argc, argv, "account", &user, &f)) !=
+	    PAM_SUCCESS)
 		return rc;
 	if (cert_expired(&f)) {
 		log_decision(pamh, LOG_NOTICE, "account", user, &f,
@@ -522,21 +535,15 @@ PAM_EXTERN int
 pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
     const char **argv)
 {
-	struct mtls_opts o;
 	struct mtls_bytes account;
 	struct found f;
 	const char *user;
 	int rc;
 
 	(void)flags;
-	if (parse_args(pamh, argc, argv, &o) != 0)
-		return PAM_SERVICE_ERR;
-	if ((user = pam_user(pamh)) == NULL) {
-		pam_syslog(pamh, LOG_NOTICE, "session: no user name");
-		return PAM_SESSION_ERR;
-	}
-	if ((rc = find_session(pamh, &o, "session", &f)) != PAM_SUCCESS)
-		return PAM_SESSION_ERR;
+	if ((rc = user_session(pamh, argc, argv, "session", &user, &f)) !=
+	    PAM_SUCCESS)
+		return rc == PAM_SERVICE_ERR ? rc : PAM_SESSION_ERR;
 	if (!has_account(&f, user) || cert_expired(&f)) {
 		log_decision(pamh, LOG_NOTICE, "session", user, &f,
 		    cert_expired(&f) ? "refused: certificate expired" :
