@@ -71,6 +71,7 @@ enum key_type {
 	KT_TLSVER,	/* "1.2" or "1.3", stored as 12 or 13 */
 	KT_REFUSEWARN,	/* "refuse" or "warn", stored as bool (warn) */
 	KT_OCSPMODE,	/* "off", "soft" or "hard", stored as OCSP_* */
+	KT_PROXYPROTO,	/* "off", "v1" or "v2", stored as PROXY_* */
 	KT_URL,		/* absolute http:// URL, stored with its path
 			   ("/" when none is written) */
 	KT_LISTEN,	/* numeric host:port or [v6]:port */
@@ -182,6 +183,8 @@ struct config_key {
 	L("listeners.mapping", KT_NAME, mapping, 0, NULL, 0, 0, 0, 0)	\
 	L("listeners.require_mapping", KT_BOOL, require_mapping, 0,	\
 	    NULL, 1, 0, 0, 0)						\
+	L("listeners.proxy_protocol", KT_PROXYPROTO, proxy_protocol, 0,	\
+	    "off", 0, 0, 0, 0)						\
 	M("mappings.*.name", KT_NAME, name, 0, NULL, 0, 0, 0,		\
 	    KF_REQUIRED)						\
 	M("mappings.*.field", KT_FIELD, field, 0, NULL, 0, 0, 0,	\
@@ -238,6 +241,13 @@ static const struct name_value ocsp_modes[] = {
 	{ "off",	OCSP_OFF },
 	{ "soft",	OCSP_SOFT },
 	{ "hard",	OCSP_HARD },
+	{ NULL,		0 }
+};
+
+static const struct name_value proxy_protocols[] = {
+	{ "off",	PROXY_OFF },
+	{ "v1",		PROXY_V1 },
+	{ "v2",		PROXY_V2 },
 	{ NULL,		0 }
 };
 
@@ -929,6 +939,12 @@ key_set_text(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 			    "\"soft\" or \"hard\" (got \"%s\")", kl, v);
 		*(int *)field(base, k->off) = val;
 		return 0;
+	case KT_PROXYPROTO:
+		if (lookup_name(proxy_protocols, v, &val) != 0)
+			return cfg_error(ctx, line, label, "%s must be \"off\", "
+			    "\"v1\" or \"v2\" (got \"%s\")", kl, v);
+		*(int *)field(base, k->off) = val;
+		return 0;
 	case KT_URL:
 		return key_set_url(ctx, k, base, v, line, label);
 	case KT_REFUSEWARN:
@@ -1136,6 +1152,9 @@ key_set(struct cfg_ctx *ctx, const struct config_key *k, void *base,
 	case KT_OCSPMODE:
 		return cfg_error(ctx, line, label,
 		    "%s must be \"off\", \"soft\" or \"hard\"", kl);
+	case KT_PROXYPROTO:
+		return cfg_error(ctx, line, label,
+		    "%s must be \"off\", \"v1\" or \"v2\"", kl);
 	case KT_URL:
 		return cfg_error(ctx, line, label, "%s must be a quoted "
 		    "http:// URL", kl);

@@ -22,6 +22,11 @@
 #define OCSP_SOFT	1
 #define OCSP_HARD	2
 
+/* listener_config.proxy_protocol */
+#define PROXY_OFF	0
+#define PROXY_V1	1
+#define PROXY_V2	2
+
 enum log_level { LOGLVL_ERR, LOGLVL_WARNING, LOGLVL_NOTICE, LOGLVL_INFO,
 	LOGLVL_DEBUG };
 
@@ -52,6 +57,8 @@ struct listener_config {
 	char		*mapping;		/* rule set name, or NULL */
 	const struct mapping_set *mapping_set;	/* resolved from mapping */
 	bool		 require_mapping;	/* default true */
+	int		 proxy_protocol;	/* PROXY_OFF 0 (default),
+						   PROXY_V1 1, PROXY_V2 2 */
 	int		 line;			/* where the listener starts */
 };
 

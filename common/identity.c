@@ -482,6 +482,101 @@ parse_extensions(struct identity *id, const struct der_elem *wrap)
 	return 0;
 }
 
+static const struct {
+	uint8_t		 oid[9];
+	size_t		 len;
+	const char	*name;
+} sig_algs[] = {
+	{ { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 }, 8,
+	  "ECDSA-SHA256" },
+	{ { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03 }, 8,
+	  "ECDSA-SHA384" },
+	{ { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04 }, 8,
+	  "ECDSA-SHA512" },
+	{ { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b }, 9,
+	  "RSA-SHA256" },
+	{ { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c }, 9,
+	  "RSA-SHA384" },
+	{ { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d }, 9,
+	  "RSA-SHA512" },
+	{ { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a }, 9,
+	  "RSA-PSS" },
+	{ { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05 }, 9,
+	  "RSA-SHA1" },
+	{ { 0x2b, 0x65, 0x70 }, 3, "ED25519" },
+};
+
+/* The name of a signature AlgorithmIdentifier (PROXY protocol, logs). */
+static void
+sig_alg_name(const struct der_elem *alg, char *out, size_t size)
+{
+	struct der in = alg->content;
+	struct der_elem oid;
+	size_t i;
+
+	snprintf(out, size, "unknown");
+	if (der_expect(&in, DER_OID, &oid) != 0)
+		return;
+	for (i = 0; i < sizeof(sig_algs) / sizeof(sig_algs[0]); i++)
+		if (der_oid_is(&oid.content, sig_algs[i].oid, sig_algs[i].len)) {
+			snprintf(out, size, "%s", sig_algs[i].name);
+			return;
+		}
+	if (der_oid_text(&oid.content, out, size) != 0)
+		snprintf(out, size, "unknown");
+}
+
+/* "EC256", "RSA2048", "ED25519": the key of a SubjectPublicKeyInfo. */
+static void
+key_alg_name(const struct der_elem *spki, char *out, size_t size)
+{
+	static const uint8_t ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+	static const uint8_t rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+	    0x01, 0x01 };
+	static const uint8_t ed25519[] = { 0x2b, 0x65, 0x70 };
+	static const uint8_t p256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+	    0x07 };
+	static const uint8_t p384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
+	static const uint8_t p521[] = { 0x2b, 0x81, 0x04, 0x00, 0x23 };
+	struct der in = spki->content, alg, bits;
+	struct der_elem e, oid, param, key, mod;
+	size_t n;
+
+	snprintf(out, size, "unknown");
+	if (der_expect(&in, DER_SEQUENCE, &e) != 0)
+		return;
+	alg = e.content;
+	if (der_expect(&alg, DER_OID, &oid) != 0)
+		return;
+	if (der_oid_is(&oid.content, ed25519, sizeof(ed25519))) {
+		snprintf(out, size, "ED25519");
+	} else if (der_oid_is(&oid.content, ec, sizeof(ec))) {
+		if (der_expect(&alg, DER_OID, &param) != 0)
+			return;
+		snprintf(out, size, "%s",
+		    der_oid_is(&param.content, p256, sizeof(p256)) ? "EC256" :
+		    der_oid_is(&param.content, p384, sizeof(p384)) ? "EC384" :
+		    der_oid_is(&param.content, p521, sizeof(p521)) ? "EC521" :
+		    "EC");
+	} else if (der_oid_is(&oid.content, rsa, sizeof(rsa))) {
+		/* BIT STRING { 0 unused bits, RSAPublicKey { modulus, e } } */
+		if (der_expect(&in, DER_BIT_STRING, &key) != 0 ||
+		    key.content.len < 1)
+			return;
+		bits.p = key.content.p + 1;
+		bits.len = key.content.len - 1;
+		if (der_expect(&bits, DER_SEQUENCE, &e) != 0)
+			return;
+		bits = e.content;
+		if (der_expect(&bits, DER_INTEGER, &mod) != 0)
+			return;
+		n = mod.content.len;
+		if (n > 0 && mod.content.p[0] == 0)
+			n--;
+		snprintf(out, size, "RSA%zu", n * 8);
+	}
+}
+
 int
 identity_from_der(struct identity *id, const unsigned char *der, size_t len,
     char *err, size_t errlen)
@@ -509,6 +604,7 @@ identity_from_der(struct identity *id, const unsigned char *der, size_t len,
 		FAIL(MTLS_ERR_INVALID, "bad serial number");
 	if (der_expect(&tbs, DER_SEQUENCE, &e) != 0)
 		FAIL(MTLS_ERR_INVALID, "bad signature algorithm");
+	sig_alg_name(&e, id->sig_alg, sizeof(id->sig_alg));
 	if (der_expect(&tbs, DER_SEQUENCE, &issuer) != 0 ||
 	    (rc = parse_name(&issuer, &id->issuer)) != 0)
 		FAIL(rc ? rc : MTLS_ERR_INVALID, "bad issuer name");
@@ -524,6 +620,7 @@ identity_from_der(struct identity *id, const unsigned char *der, size_t len,
 		FAIL(rc ? rc : MTLS_ERR_INVALID, "bad subject name");
 	if (der_expect(&tbs, DER_SEQUENCE, &spki) != 0)
 		FAIL(MTLS_ERR_INVALID, "bad subject public key info");
+	key_alg_name(&spki, id->key_alg, sizeof(id->key_alg));
 	while (tbs.len > 0) {
 		if (der_next(&tbs, &e) != 0)
 			FAIL(MTLS_ERR_INVALID, "bad certificate field");

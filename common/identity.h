@@ -54,6 +54,8 @@ struct identity {
 	bool			 eku_server_auth;
 	bool			 eku_any;
 	bool			 is_ca;		/* basicConstraints cA TRUE */
+	char			 sig_alg[24];	/* "ECDSA-SHA256", or dotted OID */
+	char			 key_alg[24];	/* "EC256", "RSA2048", "ED25519" */
 };
 
 /*

@@ -35,6 +35,7 @@ static const struct query_verbinfo query_verbs[] = {
 	{ "WHOIS",	QUERY_WHOIS,	1 },
 	{ "LOOKUP",	QUERY_LOOKUP,	2 },
 	{ "RELOAD",	QUERY_RELOAD,	0 },
+	{ "SESSION",	QUERY_SESSION,	1 },
 };
 
 struct token {
@@ -185,6 +186,23 @@ query_unix_peer(const struct token *t)
 	return digits >= 1 && digits <= 20 && !(t->p[13] == '0' && digits > 1);
 }
 
+/* A session id: exactly 32 lower-case hex digits. */
+static int
+query_session_id(const struct token *t, char out[33])
+{
+	size_t i;
+
+	if (t->len != 32)
+		return MTLS_ERR_INVALID;
+	for (i = 0; i < 32; i++)
+		if (!((t->p[i] >= '0' && t->p[i] <= '9') ||
+		    (t->p[i] >= 'a' && t->p[i] <= 'f')))
+			return MTLS_ERR_INVALID;
+	memcpy(out, t->p, 32);
+	out[32] = '\0';
+	return 0;
+}
+
 static int
 query_lookup_pair(const struct token *local, const struct token *peer,
     struct query_request *out)
@@ -237,6 +255,8 @@ query_request_parse(const char *line, size_t len, struct query_request *out)
 	out->verb = vi->verb;
 	if (vi->verb == QUERY_LOOKUP)
 		rc = query_lookup_pair(&tok[2], &tok[3], out);
+	else if (vi->verb == QUERY_SESSION)
+		rc = query_session_id(&tok[2], out->id);
 	else if (vi->nargs == 1)
 		rc = query_addr(&tok[2], out->addr, sizeof(out->addr));
 	else
@@ -279,6 +299,12 @@ query_request_format(const struct query_request *req, char *out, size_t size)
 		break;
 	case QUERY_RELOAD:
 		n = snprintf(out, size, "%s RELOAD\n", QUERY_MAGIC);
+		break;
+	case QUERY_SESSION:
+		if (strlen(req->id) != 32 || !query_addr_writable(req->id))
+			return MTLS_ERR_INVALID;
+		n = snprintf(out, size, "%s SESSION %s\n", QUERY_MAGIC,
+		    req->id);
 		break;
 	case QUERY_WHOIS:
 		if (!query_addr_writable(req->addr))

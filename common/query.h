@@ -8,6 +8,8 @@
  *	MTLS/1 SESSIONS
  *	MTLS/1 STATS
  *	MTLS/1 RELOAD				re-read the configuration (root)
+ *	MTLS/1 SESSION <id>			by session id (32 hex digits, as
+ *						the PROXY protocol header carries)
  *	MTLS/1 WHOIS <addr>			client or upstream source address
  *	MTLS/1 LOOKUP <local> <peer>		by connection, as the backend sees
  *						it: its local and peer address;
@@ -52,12 +54,14 @@ enum query_verb {
 	QUERY_WHOIS,
 	QUERY_LOOKUP,
 	QUERY_RELOAD,
+	QUERY_SESSION,
 };
 
 struct query_request {
 	enum query_verb	 verb;
 	char		 addr[QUERY_ADDR_MAX];	/* WHOIS addr, LOOKUP local */
 	char		 peer[QUERY_ADDR_MAX];	/* LOOKUP peer */
+	char		 id[33];		/* SESSION id */
 };
 
 /* Error codes carried in "ERR <code>" lines. */

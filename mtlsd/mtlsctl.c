@@ -519,7 +519,8 @@ ctl_query(const struct ctl *ctl, const struct query_request *req,
 	}
 	rc = query_status_parse(line, len, &count, code, sizeof(code),
 	    message, sizeof(message));
-	if (rc == MTLS_ERR_NOT_FOUND && req->verb == QUERY_WHOIS) {
+	if (rc == MTLS_ERR_NOT_FOUND && (req->verb == QUERY_WHOIS ||
+	    req->verb == QUERY_SESSION)) {
 		fprintf(stderr, "mtlsctl: no session for %s\n", shown_addr);
 		ret = EXIT_NOTFOUND;
 		goto done;
@@ -553,7 +554,8 @@ ctl_query(const struct ctl *ctl, const struct query_request *req,
 		goto done;
 	}
 	/* whois names one session; more than one would be a daemon bug. */
-	if (req->verb == QUERY_WHOIS && count == 0) {
+	if ((req->verb == QUERY_WHOIS || req->verb == QUERY_SESSION) &&
+	    count == 0) {
 		fprintf(stderr, "mtlsctl: no session for %s\n", shown_addr);
 		ret = EXIT_NOTFOUND;
 		goto done;
@@ -685,6 +687,17 @@ main(int argc, char *argv[])
 		req.verb = QUERY_STATS;
 	else if (strcmp(cmd, "reload") == 0 && argc == 1)
 		req.verb = QUERY_RELOAD;
+	else if (strcmp(cmd, "session") == 0 && argc == 2) {
+		req.verb = QUERY_SESSION;
+		shown = argv[1];
+		if (strlen(argv[1]) != 32 ||
+		    strspn(argv[1], "0123456789abcdef") != 32) {
+			fprintf(stderr, "mtlsctl: session: invalid id \"%s\": "
+			    "expected 32 lower-case hex digits\n", argv[1]);
+			return EXIT_FAIL;
+		}
+		memcpy(req.id, argv[1], 33);
+	}
 	else if (strcmp(cmd, "whois") == 0 && argc == 2) {
 		req.verb = QUERY_WHOIS;
 		shown = argv[1];
@@ -697,7 +710,7 @@ main(int argc, char *argv[])
 		}
 	} else if (strcmp(cmd, "sessions") == 0 ||
 	    strcmp(cmd, "stats") == 0 || strcmp(cmd, "whois") == 0 ||
-	    strcmp(cmd, "reload") == 0) {
+	    strcmp(cmd, "reload") == 0 || strcmp(cmd, "session") == 0) {
 		fprintf(stderr, "mtlsctl: %s: wrong number of arguments\n",
 		    cmd);
 		usage();

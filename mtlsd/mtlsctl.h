@@ -16,6 +16,7 @@
 	"       mtlsctl [-s SOCKET] [--json] whois ADDR:PORT\n" \
 	"       mtlsctl [-s SOCKET] [--json] stats\n" \
 	"       mtlsctl [-s SOCKET] [--json] reload\n" \
+	"       mtlsctl [-s SOCKET] [--json] session ID\n" \
 	"       mtlsctl [-c FILE] map [--mapping NAME | --listener NAME] " \
 	"[--user USER]\n" \
 	"               [--explain] [--json] CERT.pem\n"

@@ -231,6 +231,8 @@ size_t		 session_count(struct session_table *t);
 void		 session_foreach(struct session_table *t, const char *addr,
 		    const char *peer, int (*fn)(const struct session *, void *),
 		    void *arg);
+void		 session_find_id(struct session_table *t, const char *id,
+		    int (*fn)(const struct session *, void *), void *arg);
 void		 session_new_id(char id[SESSION_ID_TEXT]);
 int		 session_to_record(const struct session *s,
 		    struct query_record *r);

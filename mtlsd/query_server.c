@@ -225,6 +225,8 @@ log_query(const struct qclient *c, const char *verb,
 		logfmt_str(&lf, "addr", req->addr);
 	if (req != NULL && req->verb == QUERY_LOOKUP)
 		logfmt_str(&lf, "peer", req->peer);
+	if (req != NULL && req->verb == QUERY_SESSION)
+		logfmt_str(&lf, "id", req->id);
 	logfmt_str(&lf, "result", result);
 	if (ids != NULL && ids[0] != '\0')
 		logfmt_str(&lf, "sessions", ids);
@@ -300,6 +302,10 @@ answer_sessions(struct qclient *c, const struct query_request *req)
 		verb = "whois";
 		session_foreach(qs.d->sessions, req->addr, NULL, snapshot_one,
 		    &head);
+		break;
+	case QUERY_SESSION:
+		verb = "session";
+		session_find_id(qs.d->sessions, req->id, snapshot_one, &head);
 		break;
 	default:
 		verb = "lookup";

@@ -22,6 +22,7 @@
 #include "error.h"
 #include "log.h"
 #include "mtlsd.h"
+#include "proxyproto.h"
 #include "relay.h"
 
 static struct worker *workers;
@@ -93,6 +94,7 @@ conn_free(struct conn *c)
 	c->leaf_der = NULL;
 	free(c->issuer_der);
 	c->issuer_der = NULL;
+	buf_free(&c->pp);
 	if (c->ocsp != NULL) {
 		/* Its answer, if it still comes, finds nobody waiting. */
 		atomic_store(&c->ocsp->cancelled, true);
@@ -230,6 +232,55 @@ conn_connect_upstream(struct conn *c)
 	return 0;
 }
 
+/*
+ * The PROXY protocol header for the upstream: the client's address and
+ * the one it connected to, and with v2 the TLS facts and the identity.
+ */
+static int
+conn_proxy_header(struct conn *c)
+{
+	const struct identity *id = &c->s.identity;
+	struct sockaddr_storage dst;
+	socklen_t dl = sizeof(dst);
+	char fpr[IDENTITY_FPR_TEXT];
+	struct mtls_buf accounts;
+	struct pp_tls t;
+	size_t i;
+	int rc;
+
+	if (getsockname(c->cfd, (struct sockaddr *)&dst, &dl) == -1)
+		return -1;
+	buf_init(&c->pp, 0);
+	c->pp_off = 0;
+	if (c->l->cfg->proxy_protocol == PROXY_V1)
+		return proxyproto_v1(&c->pp, (struct sockaddr *)&c->client_ss,
+		    c->client_len, (struct sockaddr *)&dst, dl);
+	memset(&t, 0, sizeof(t));
+	t.version = c->s.tls_version;
+	t.cipher = c->s.cipher;
+	t.sig_alg = id->sig_alg;
+	t.key_alg = id->key_alg;
+	for (i = 0; i < id->subject.count; i++)
+		if (strcmp(id->subject.attrs[i].type, "CN") == 0) {
+			t.cn = id->subject.attrs[i].value.data;
+			t.cn_len = id->subject.attrs[i].value.len;
+		}
+	t.cert = c->leaf_der;
+	t.cert_len = c->leaf_len;
+	t.unique_id = c->s.id;
+	identity_fingerprint_text(id->cert_sha256, fpr);
+	t.sha256 = fpr;
+	buf_init(&accounts, 0);
+	for (i = 0; i < c->s.naccounts; i++)
+		buf_printf(&accounts, "%s%s", i ? "," : "",
+		    c->s.accounts[i].name);
+	t.accounts = accounts.data;
+	rc = proxyproto_v2(&c->pp, (struct sockaddr *)&c->client_ss,
+	    c->client_len, (struct sockaddr *)&dst, dl, &t);
+	buf_free(&accounts);
+	return rc;
+}
+
 static int
 conn_connected(struct conn *c)
 {
@@ -251,6 +302,10 @@ conn_connected(struct conn *c)
 		logfmt_str(&lf, "error", strerror(err));
 		logfmt_emit(&lf, LOGLVL_WARNING);
 		conn_close(c, "upstream_failed");
+		return -1;
+	}
+	if (c->l->cfg->proxy_protocol != PROXY_OFF && conn_proxy_header(c) != 0) {
+		conn_close(c, "proxy_header_failed");
 		return -1;
 	}
 	c->state = CONN_RELAY;
@@ -312,7 +367,22 @@ conn_pump(struct conn *c)
 				return -1;
 			}
 		}
-		if (c->c2u_off < c->c2u_len) {
+		/* The PROXY header goes first, before any client byte. */
+		if (c->pp_off < c->pp.len) {
+			n = send(c->ufd, c->pp.data + c->pp_off,
+			    c->pp.len - c->pp_off, MSG_NOSIGNAL);
+			if (n > 0) {
+				c->pp_off += (size_t)n;
+				progress = true;
+			} else if (n == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK)) {
+				c->u_want_out = true;
+			} else {
+				conn_close(c, "upstream_error");
+				return -1;
+			}
+		}
+		if (c->pp_off == c->pp.len && c->c2u_off < c->c2u_len) {
 			n = send(c->ufd, c->c2u + c->c2u_off,
 			    c->c2u_len - c->c2u_off, MSG_NOSIGNAL);
 			if (n > 0) {
@@ -330,7 +400,8 @@ conn_pump(struct conn *c)
 				return -1;
 			}
 		}
-		if (c->client_eof && c->c2u_len == 0 && !c->upstream_shut) {
+		if (c->client_eof && c->c2u_len == 0 && c->pp_off == c->pp.len &&
+		    !c->upstream_shut) {
 			/* Half-close passes through. */
 			shutdown(c->ufd, SHUT_WR);
 			c->upstream_shut = true;
@@ -519,6 +590,8 @@ worker_accept(struct worker *w, size_t idx)
 		c->usrc.ptr = c;
 		c->s.listener = l->cfg->name;
 		memcpy(c->s.client, addr, sizeof(addr));
+		memcpy(&c->client_ss, &ss, sizeof(ss));
+		c->client_len = sl;
 		c->deadline = now_ms() +
 		    (uint64_t)l->cfg->handshake_timeout * 1000;
 		c->next = w->conns;

@@ -52,6 +52,10 @@ struct conn {
 	bool		 c_want_in, c_want_out, u_want_in, u_want_out;
 	size_t		 c2u_len, c2u_off, u2c_len;
 	struct session	 s;
+	struct sockaddr_storage client_ss;	/* for the PROXY header */
+	socklen_t	 client_len;
+	struct mtls_buf	 pp;			/* PROXY header to send */
+	size_t		 pp_off;
 	struct ocsp_job	*ocsp;			/* pending OCSP question */
 	unsigned char	*issuer_der;		/* for OCSP requests */
 	size_t		 issuer_len;

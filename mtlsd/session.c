@@ -159,6 +159,26 @@ done:
 }
 
 void
+session_find_id(struct session_table *t, const char *id,
+    int (*fn)(const struct session *, void *), void *arg)
+{
+	struct session *s;
+	size_t b;
+
+	/* Ids are for backends that got one in a PROXY header: rare, so a
+	 * scan rather than a second index. */
+	pthread_mutex_lock(&t->lock);
+	for (b = 0; b < SESSION_BUCKETS; b++)
+		for (s = t->buckets[b]; s != NULL; s = s->hnext)
+			if (strcmp(s->id, id) == 0) {
+				fn(s, arg);
+				goto done;
+			}
+done:
+	pthread_mutex_unlock(&t->lock);
+}
+
+void
 session_new_id(char id[SESSION_ID_TEXT])
 {
 	unsigned char r[16];

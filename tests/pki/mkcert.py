@@ -21,24 +21,12 @@ ECDSA P-256 key and a fresh random serial.
 
 import argparse
 import datetime
-import ipaddress
 import os
-import secrets
 import sys
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-
-def write(path, data, mode=0o644):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pkilib  # noqa: E402
 
 
 def main():
@@ -52,59 +40,17 @@ def main():
     p.add_argument("-o", "--out", required=True)
     a = p.parse_args()
 
-    with open(a.ca, "rb") as f:
-        ca = x509.load_pem_x509_certificate(f.read())
-    with open(a.ca_key, "rb") as f:
-        ca_key = serialization.load_pem_private_key(f.read(), password=None)
+    ca = pkilib.load_issued(a.ca, a.ca_key)
+    not_before = pkilib.NOW + datetime.timedelta(seconds=a.not_before)
+    not_after = pkilib.NOW + datetime.timedelta(seconds=a.valid_seconds)
+    leaf = pkilib.issue(pkilib.cn_name(a.cn), ca,
+                        eku=pkilib.SERVER if a.server else pkilib.CLIENT,
+                        san=pkilib.localhost_san() if a.server else None,
+                        not_before=not_before, not_after=not_after)
 
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    not_before = now + datetime.timedelta(seconds=a.not_before)
-    not_after = now + datetime.timedelta(seconds=a.valid_seconds)
-    key = ec.generate_private_key(ec.SECP256R1())
-    pub = key.public_key()
-    # 16 bytes, first byte 0x10..0x7f: no leading zero byte or nibble
-    serial = int.from_bytes(bytes([0x10 + secrets.randbelow(0x70)]) +
-                            secrets.token_bytes(15), "big")
-
-    b = (x509.CertificateBuilder()
-         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
-                                                     a.cn)]))
-         .issuer_name(ca.subject)
-         .public_key(pub)
-         .serial_number(serial)
-         .not_valid_before(not_before)
-         .not_valid_after(not_after))
-    b = b.add_extension(x509.BasicConstraints(ca=False, path_length=None),
-                        critical=True)
-    b = b.add_extension(x509.KeyUsage(
-        digital_signature=True, content_commitment=False,
-        key_encipherment=False, data_encipherment=False, key_agreement=False,
-        key_cert_sign=False, crl_sign=False, encipher_only=False,
-        decipher_only=False), critical=True)
-    b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(pub),
-                        critical=False)
-    b = b.add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-        critical=False)
-    if a.server:
-        b = b.add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        b = b.add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"),
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            x509.IPAddress(ipaddress.ip_address("::1"))]), critical=False)
-    else:
-        b = b.add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-    cert = b.sign(ca_key, hashes.SHA256())
-
-    write(a.out + ".key", key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()), 0o600)
-    write(a.out + ".crt", cert.public_bytes(serialization.Encoding.PEM))
-    write(a.out + ".serial", ("%X\n" % serial).encode())
-    write(a.out + ".notafter",
-          ("%d\n" % int(not_after.timestamp())).encode())
+    pkilib.save(a.out, leaf, serial=True)
+    pkilib.write(a.out + ".notafter",
+                 ("%d\n" % int(not_after.timestamp())).encode())
     return 0
 
 

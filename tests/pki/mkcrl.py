@@ -32,18 +32,9 @@ import time
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-
-def load_cert(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if b"-----BEGIN" in data:
-        return x509.load_pem_x509_certificate(data)
-    return x509.load_der_x509_certificate(data)
-
-
-def load_key(path):
-    with open(path, "rb") as f:
-        return serialization.load_pem_private_key(f.read(), password=None)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pkilib import NOW, load_cert, load_key  # noqa: E402
 
 
 def main():
@@ -61,9 +52,8 @@ def main():
 
     ca = load_cert(a.ca)
     key = load_key(a.ca_key)
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    last = now + datetime.timedelta(seconds=a.last_update)
-    nxt = now + datetime.timedelta(seconds=a.next_update)
+    last = NOW + datetime.timedelta(seconds=a.last_update)
+    nxt = NOW + datetime.timedelta(seconds=a.next_update)
 
     serials = [load_cert(c).serial_number for c in a.revoke]
     serials += [int(s, 16) for s in a.serial]

@@ -46,7 +46,6 @@ import argparse
 import base64
 import datetime
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -57,76 +56,28 @@ import time
 import urllib.parse
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import (AuthorityInformationAccessOID,
-                                   ExtendedKeyUsageOID, NameOID)
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-
-def write(path, data, mode=0o644):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
-def load_cert(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if b"-----BEGIN" in data:
-        return x509.load_pem_x509_certificate(data)
-    return x509.load_der_x509_certificate(data)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pkilib  # noqa: E402
+from pkilib import NOW, load_cert, write  # noqa: E402
 
 
 def cmd_cert(a):
-    ca = load_cert(a.ca)
-    with open(a.ca_key, "rb") as f:
-        ca_key = serialization.load_pem_private_key(f.read(), password=None)
-
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    key = ec.generate_private_key(ec.SECP256R1())
-    pub = key.public_key()
-    # 16 bytes, first byte 0x10..0x7f: no leading zero byte or nibble
-    serial = int.from_bytes(bytes([0x10 + secrets.randbelow(0x70)]) +
-                            secrets.token_bytes(15), "big")
-    b = (x509.CertificateBuilder()
-         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
-                                                     a.cn)]))
-         .issuer_name(ca.subject)
-         .public_key(pub)
-         .serial_number(serial)
-         .not_valid_before(now - datetime.timedelta(hours=1))
-         .not_valid_after(now + datetime.timedelta(days=365)))
-    b = b.add_extension(x509.BasicConstraints(ca=False, path_length=None),
-                        critical=True)
-    b = b.add_extension(x509.KeyUsage(
-        digital_signature=True, content_commitment=False,
-        key_encipherment=False, data_encipherment=False, key_agreement=False,
-        key_cert_sign=False, crl_sign=False, encipher_only=False,
-        decipher_only=False), critical=True)
-    b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(pub),
-                        critical=False)
-    b = b.add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-        critical=False)
-    b = b.add_extension(x509.ExtendedKeyUsage(
-        [ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+    ca = pkilib.load_issued(a.ca, a.ca_key)
+    aia = []
     if a.ocsp_url:
-        b = b.add_extension(x509.AuthorityInformationAccess([
+        aia = [x509.AuthorityInformationAccess([
             x509.AccessDescription(
                 AuthorityInformationAccessOID.OCSP,
-                x509.UniformResourceIdentifier(a.ocsp_url))]),
-            critical=False)
-    cert = b.sign(ca_key, hashes.SHA256())
-
-    write(a.out + ".key", key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()), 0o600)
-    write(a.out + ".crt", cert.public_bytes(serialization.Encoding.PEM))
-    write(a.out + ".serial", ("%X\n" % serial).encode())
+                x509.UniformResourceIdentifier(a.ocsp_url))])]
+    leaf = pkilib.issue(pkilib.cn_name(a.cn), ca, eku=pkilib.CLIENT,
+                        extensions=aia,
+                        not_before=NOW - datetime.timedelta(hours=1),
+                        not_after=NOW + datetime.timedelta(days=365))
+    pkilib.save(a.out, leaf, serial=True)
     return 0
 
 
@@ -173,8 +124,7 @@ def not_after(cert):
 
 
 def cmd_index(a):
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    revoked_at = index_time(now - datetime.timedelta(hours=1))
+    revoked_at = index_time(NOW - datetime.timedelta(hours=1))
     lines = []
     seen = set()
     for status, paths in (("V", a.valid), ("R", a.revoked)):

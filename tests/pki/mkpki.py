@@ -41,19 +41,18 @@ Files (NAME.crt and NAME.key for each certificate):
                      the DER certificate), the issuer pin format
 """
 
-import datetime
-import ipaddress
 import os
-import secrets
 import sys
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-DAY = datetime.timedelta(days=1)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pkilib  # noqa: E402
+from pkilib import CLIENT, DAY, NOW, SERVER, issue, pem  # noqa: E402
 
 # Names are listed as RFC 4514 prints them (most specific first) and encoded
 # in reverse, the usual X.509 order (RFC 4514 section 2.1).
@@ -93,62 +92,6 @@ def name(rdns):
     return x509.Name(out)
 
 
-def new_serial():
-    # 16 bytes; first byte 0x10..0x7f, so the DER integer has no leading
-    # zero byte and the hex text has no leading zero nibble.
-    first = 0x10 + secrets.randbelow(0x70)
-    return int.from_bytes(bytes([first]) + secrets.token_bytes(15), "big")
-
-
-class Issued:
-    def __init__(self, cert, key):
-        self.cert = cert
-        self.key = key
-
-
-def issue(subject, issuer, *, key=None, ca=False, pathlen=None, eku=None,
-          san=None, not_before=None, not_after=None):
-    """Make a certificate for subject (x509.Name); issuer is an Issued or
-    None for self-signed."""
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    pub = key.public_key()
-    issuer_name = issuer.cert.subject if issuer else subject
-    signer = issuer.key if issuer else key
-    b = (x509.CertificateBuilder()
-         .subject_name(subject)
-         .issuer_name(issuer_name)
-         .public_key(pub)
-         .serial_number(new_serial())
-         .not_valid_before(not_before or NOW - DAY)
-         .not_valid_after(not_after or NOW + 365 * DAY))
-    b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=pathlen),
-                        critical=True)
-    if ca:
-        ku = x509.KeyUsage(digital_signature=True, content_commitment=False,
-                           key_encipherment=False, data_encipherment=False,
-                           key_agreement=False, key_cert_sign=True,
-                           crl_sign=True, encipher_only=False,
-                           decipher_only=False)
-    else:
-        ku = x509.KeyUsage(digital_signature=True, content_commitment=False,
-                           key_encipherment=False, data_encipherment=False,
-                           key_agreement=False, key_cert_sign=False,
-                           crl_sign=False, encipher_only=False,
-                           decipher_only=False)
-    b = b.add_extension(ku, critical=True)
-    b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(pub),
-                        critical=False)
-    b = b.add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
-        critical=False)
-    if eku:
-        b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
-    if san:
-        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
-    cert = b.sign(signer, hashes.SHA256())
-    return Issued(cert, key)
-
-
 # --- DER helpers, for the certificate whose subject is not valid UTF-8 ---
 
 def der_len(n):
@@ -180,36 +123,18 @@ def patch_and_resign(issued, signer, placeholder, replacement):
 # --- output ---
 
 def write(outdir, fname, data, mode=0o644):
-    path = os.path.join(outdir, fname)
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
-def pem(cert):
-    return cert.public_bytes(serialization.Encoding.PEM)
+    pkilib.write(os.path.join(outdir, fname), data, mode)
 
 
 def save(outdir, nm, issued):
-    write(outdir, nm + ".crt", pem(issued.cert))
-    write(outdir, nm + ".key", issued.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()), 0o600)
+    """NAME.crt and NAME.key."""
+    pkilib.save(os.path.join(outdir, nm), issued)
 
 
 def save_identity(outdir, nm, issued, subject_text):
-    """NAME.serial and NAME.subject, as mtlsd prints them."""
-    save(outdir, nm, issued)
-    write(outdir, nm + ".serial",
-          ("%X\n" % issued.cert.serial_number).encode())
+    """Also NAME.serial and NAME.subject, as mtlsd prints them."""
+    pkilib.save(os.path.join(outdir, nm), issued, serial=True)
     write(outdir, nm + ".subject", subject_text.encode("utf-8") + b"\n")
-
-
-CLIENT = [ExtendedKeyUsageOID.CLIENT_AUTH]
-SERVER = [ExtendedKeyUsageOID.SERVER_AUTH]
 
 # Odd subjects: (fixture name, rdns, exact expected RFC 4514 text as bytes).
 # Expected strings are written out by hand, not computed, so the fixtures
@@ -306,10 +231,8 @@ def main():
     save(outdir, "ca", ca)
     write(outdir, "clients-ca.pem", pem(ca.cert))
 
-    server = issue(name([("CN", "localhost")]), ca, eku=SERVER, san=[
-        x509.DNSName("localhost"),
-        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        x509.IPAddress(ipaddress.ip_address("::1"))])
+    server = issue(name([("CN", "localhost")]), ca, eku=SERVER,
+                   san=pkilib.localhost_san())
     save(outdir, "server", server)
     write(outdir, "server-chain.pem", pem(server.cert))
 

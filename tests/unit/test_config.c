@@ -98,7 +98,7 @@ static const char full_config[] =
 	"    mapping = \"staff\";\n"
 	"    require_mapping = false;"
 	" crl = [ \"/etc/mtls/root.crl\", \"/etc/mtls/sub.crl\" ];"
-	" crl_expired = \"warn\";\n"			/* line 23 */
+	" crl_expired = \"warn\"; proxy_protocol = \"v2\";\n"	/* line 23 */
 	"  },\n"
 	"  { name = \"imap\";\n"			/* line 25 */
 	"    listen = \"127.0.0.1:9993\";\n"
@@ -363,9 +363,11 @@ test_full(void)
 	    "http://ocsp.corp.example:8080/ocsp");
 	CU_ASSERT_EQUAL(l->ocsp_timeout, 5);
 	CU_ASSERT_EQUAL(l->ocsp_cache, 60);
+	CU_ASSERT_EQUAL(l->proxy_protocol, PROXY_V2);
 
 	l = &cfg.listeners[1];
 	CU_ASSERT_STRING_EQUAL(l->name, "imap");
+	CU_ASSERT_EQUAL(l->proxy_protocol, PROXY_OFF);
 	CU_ASSERT_PTR_NULL(l->crl);
 	CU_ASSERT_EQUAL(l->n_crl, 0);
 	CU_ASSERT(!l->crl_expired_warn);
@@ -424,6 +426,7 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(l->ocsp_cache, 300);
 	CU_ASSERT_PTR_NULL(l->mapping);
 	CU_ASSERT_PTR_NULL(l->mapping_set);
+	CU_ASSERT_EQUAL(l->proxy_protocol, PROXY_OFF);
 	CU_ASSERT_PTR_NULL(cfg.mappings);
 	CU_ASSERT_EQUAL(cfg.n_mappings, 0);
 	config_free(&cfg);
@@ -639,7 +642,7 @@ test_known_keys(void)
 		CU_ASSERT(found);
 		n++;
 	}
-	CU_ASSERT_EQUAL(n, 39);
+	CU_ASSERT_EQUAL(n, 40);
 	CU_ASSERT(is_known("mappings"));
 	CU_ASSERT(is_known("listeners.mapping"));
 	CU_ASSERT(is_known("listeners.require_mapping"));
@@ -654,6 +657,8 @@ test_known_keys(void)
 	CU_ASSERT(is_known("listeners.ocsp.cache"));
 	CU_ASSERT(!is_known("listeners.mode"));
 	CU_ASSERT(!is_known("ocsp.mode"));
+	CU_ASSERT(is_known("listeners.proxy_protocol"));
+	CU_ASSERT(!is_known("proxy_protocol"));
 	config_destroy(&lc);
 }
 
@@ -1055,6 +1060,62 @@ test_err_crl_expired(void)
 	    "    crl = [ ];\n    crl_expired = \"warn\";\n"), 8,
 	    "listener \"ssh\": crl_expired is set but the listener has no "
 	    "crl");
+}
+
+/* proxy_protocol: each value, and "off" when it is not set. */
+static void
+test_proxy_protocol_accepted(void)
+{
+	static const struct {
+		const char	*extra;
+		int		 want;
+	} cases[] = {
+		{ "", PROXY_OFF },
+		{ "    proxy_protocol = \"off\";\n", PROXY_OFF },
+		{ "    proxy_protocol = \"v1\";\n", PROXY_V1 },
+		{ "    proxy_protocol = \"v2\";\n", PROXY_V2 },
+	};
+	struct mtlsd_config cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(cases[i].extra,
+		    &cfg));
+		CU_ASSERT_EQUAL(cfg.listeners[0].proxy_protocol,
+		    cases[i].want);
+		config_free(&cfg);
+	}
+}
+
+static void
+test_err_proxy_protocol(void)
+{
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    proxy_protocol = \"v3\";\n"), 7,
+	    "listener \"ssh\": proxy_protocol must be \"off\", \"v1\" or "
+	    "\"v2\" (got \"v3\")");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    idle_timeout = 60;\n    proxy_protocol = \"V2\";\n"), 8,
+	    "listener \"ssh\": proxy_protocol must be \"off\", \"v1\" or "
+	    "\"v2\" (got \"V2\")");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    proxy_protocol = \"on\";\n"), 7,
+	    "listener \"ssh\": proxy_protocol must be \"off\", \"v1\" or "
+	    "\"v2\" (got \"on\")");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    proxy_protocol = true;\n"), 7,
+	    "listener \"ssh\": proxy_protocol must be \"off\", \"v1\" or "
+	    "\"v2\"");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    proxy_protocol = 2;\n"), 7,
+	    "listener \"ssh\": proxy_protocol must be \"off\", \"v1\" or "
+	    "\"v2\"");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    proxy_protocol = \"\";\n"), 7,
+	    "listener \"ssh\": key \"proxy_protocol\" must not be empty");
+	/* Not a global key. */
+	EXPECT_ERROR("proxy_protocol = \"v2\";\n" GOOD_LST, 1,
+	    "unknown key \"proxy_protocol\"");
 }
 
 /* A listener whose "ocsp" group is extra, written from line 7. */
@@ -2097,6 +2158,8 @@ static const struct {
 	{ "error: crl_expired", test_err_crl_expired },
 	{ "ocsp accepted", test_ocsp_accepted },
 	{ "error: ocsp", test_err_ocsp },
+	{ "proxy_protocol accepted", test_proxy_protocol_accepted },
+	{ "error: proxy_protocol", test_err_proxy_protocol },
 	{ "error: string for int", test_err_string_for_int },
 	{ "error: out of range", test_err_range },
 	{ "error: integer overflow", test_err_overflow },
