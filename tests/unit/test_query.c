@@ -141,6 +141,90 @@ test_request_lookup_unix(void)
 }
 
 static void
+test_request_session(void)
+{
+	static const char id[] = "0123456789abcdef0123456789abcdef";
+	struct query_request req, out;
+	char line[QUERY_REQUEST_MAX + 1];
+
+	memset(&req, 0, sizeof(req));
+	req.verb = QUERY_SESSION;
+	strcpy(req.id, id);
+	req_roundtrip(&req, &out, line, sizeof(line));
+	CU_ASSERT_STRING_EQUAL(line,
+	    "MTLS/1 SESSION 0123456789abcdef0123456789abcdef\n");
+	CU_ASSERT_EQUAL(out.verb, QUERY_SESSION);
+	CU_ASSERT_STRING_EQUAL(out.id, id);
+	CU_ASSERT_STRING_EQUAL(out.addr, "");
+	CU_ASSERT_STRING_EQUAL(out.peer, "");
+
+	strcpy(req.id, "ffffffffffffffffffffffffffffffff");
+	req_roundtrip(&req, &out, line, sizeof(line));
+	CU_ASSERT_STRING_EQUAL(out.id, "ffffffffffffffffffffffffffffffff");
+	CU_ASSERT_EQUAL(req_parse("MTLS/1 SESSION "
+	    "00000000000000000000000000000000", &out), 0);
+	CU_ASSERT_STRING_EQUAL(out.id, "00000000000000000000000000000000");
+
+	/* Exactly 32 lower-case hex digits, one argument. */
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789abcdef0123456789abcde"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789abcdef0123456789abcdef0"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+	    MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789ABCDEF0123456789abcdef"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789abcdef0123456789abcdeF"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789abcdeg0123456789abcdef"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0x23456789abcdef0123456789abcdef"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789abcdef-123456789abcdef"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789abcdef:123456789abcdef"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION 127.0.0.1:22"),
+	    MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789abcdef0123456789abcdef "), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789abcdef0123456789abcdef "
+	    "0123456789abcdef0123456789abcdef"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION "
+	    "0123456789abcdef0123456789abcdef 127.0.0.1:22"),
+	    MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSION  "
+	    "0123456789abcdef0123456789abcdef"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 session "
+	    "0123456789abcdef0123456789abcdef"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 SESSIONS "
+	    "0123456789abcdef0123456789abcdef"), MTLS_ERR_INVALID);
+	/* A refused line leaves no id behind. */
+	CU_ASSERT_EQUAL(req_parse("MTLS/1 SESSION "
+	    "0123456789ABCDEF0123456789abcdef", &out), MTLS_ERR_INVALID);
+	CU_ASSERT_STRING_EQUAL(out.id, "");
+
+	/* The formatter refuses ids that would not make one valid line. */
+	memset(&req, 0, sizeof(req));
+	req.verb = QUERY_SESSION;
+	CU_ASSERT_EQUAL(query_request_format(&req, line, sizeof(line)),
+	    MTLS_ERR_INVALID);
+	strcpy(req.id, "0123456789abcdef0123456789abcde");
+	CU_ASSERT_EQUAL(query_request_format(&req, line, sizeof(line)),
+	    MTLS_ERR_INVALID);
+	strcpy(req.id, "0123456789abcdef 123456789abcdef");
+	CU_ASSERT_EQUAL(query_request_format(&req, line, sizeof(line)),
+	    MTLS_ERR_INVALID);
+	strcpy(req.id, "0123456789abcdef\n123456789abcdef");
+	CU_ASSERT_EQUAL(query_request_format(&req, line, sizeof(line)),
+	    MTLS_ERR_INVALID);
+}
+
+static void
 test_request_canonical(void)
 {
 	struct query_request out;
@@ -712,6 +796,7 @@ unit_register_query(void)
 	CU_add_test(s, "request whois", test_request_whois);
 	CU_add_test(s, "request lookup", test_request_lookup);
 	CU_add_test(s, "request lookup unix", test_request_lookup_unix);
+	CU_add_test(s, "request session", test_request_session);
 	CU_add_test(s, "request canonical addresses", test_request_canonical);
 	CU_add_test(s, "request rejects malformed", test_request_reject);
 	CU_add_test(s, "request format rejects", test_request_format_reject);

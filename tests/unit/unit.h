@@ -14,6 +14,7 @@ void	 unit_register_identity(void);
 void	 unit_register_query(void);
 void	 unit_register_bytes(void);
 void	 unit_register_mapping(void);
+void	 unit_register_proxyproto(void);
 
 /*
  * Directory of the test PKI made by tests/pki/mkpki.py (environment
