@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,10 +94,30 @@ tlv_str(struct mtls_buf *b, unsigned char type, const char *s)
 	return s != NULL && *s != '\0' ? tlv(b, type, s, strlen(s)) : 0;
 }
 
+/*
+ * A unix address as the v2 block carries it: the path within the
+ * address's length (an unnamed socket has none), NUL-padded to 108.
+ */
+static void
+unix_path(const struct sockaddr *sa, socklen_t len, char path[108])
+{
+	const struct sockaddr_un *u = (const struct sockaddr_un *)sa;
+	size_t n = 0, max;
+
+	memset(path, 0, 108);
+	if (len > offsetof(struct sockaddr_un, sun_path)) {
+		max = len - offsetof(struct sockaddr_un, sun_path);
+		if (max > 108)
+			max = 108;
+		n = strnlen(u->sun_path, max);
+	}
+	memcpy(path, u->sun_path, n);
+}
+
 /* The address block and its family/protocol byte. */
 static int
-v2_addresses(struct mtls_buf *b, const struct sockaddr *s,
-    const struct sockaddr *d, unsigned char *fam)
+v2_addresses(struct mtls_buf *b, const struct sockaddr *s, socklen_t slen,
+    const struct sockaddr *d, socklen_t dlen, unsigned char *fam)
 {
 	int rc = 0;
 
@@ -127,16 +148,13 @@ v2_addresses(struct mtls_buf *b, const struct sockaddr *s,
 		return rc;
 	}
 	case AF_UNIX: {
-		const struct sockaddr_un *x = (const void *)s, *y = (const void *)d;
 		char path[108];
 
 		*fam = 0x31;			/* stream over unix */
-		memset(path, 0, sizeof(path));
-		memcpy(path, x->sun_path, strnlen(x->sun_path, sizeof(path)));
+		unix_path(s, slen, path);
 		if ((rc = buf_append(b, path, sizeof(path))) != 0)
 			return rc;
-		memset(path, 0, sizeof(path));
-		memcpy(path, y->sun_path, strnlen(y->sun_path, sizeof(path)));
+		unix_path(d, dlen, path);
 		return buf_append(b, path, sizeof(path));
 	}
 	}
@@ -156,13 +174,11 @@ proxyproto_v2(struct mtls_buf *out, const struct sockaddr *src,
 	static const unsigned char verify_ok[4] = { 0, 0, 0, 0 };
 	int rc;
 
-	(void)srclen;
-	(void)dstlen;
 	buf_init(&body, 0);
 	buf_init(&ssl, 0);
 	unmap(src, &v4s, &s);
 	unmap(dst, &v4d, &d);
-	if ((rc = v2_addresses(&body, s, d, &fam)) != 0)
+	if ((rc = v2_addresses(&body, s, srclen, d, dstlen, &fam)) != 0)
 		goto done;
 	if (t != NULL) {
 		client = PP2_CLIENT_SSL | PP2_CLIENT_CERT_CONN |

@@ -301,7 +301,8 @@ query_request_format(const struct query_request *req, char *out, size_t size)
 		n = snprintf(out, size, "%s RELOAD\n", QUERY_MAGIC);
 		break;
 	case QUERY_SESSION:
-		if (strlen(req->id) != 32 || !query_addr_writable(req->id))
+		if (strnlen(req->id, sizeof(req->id)) != 32 ||
+		    !query_addr_writable(req->id))
 			return MTLS_ERR_INVALID;
 		n = snprintf(out, size, "%s SESSION %s\n", QUERY_MAGIC,
 		    req->id);

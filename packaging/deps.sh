@@ -15,10 +15,10 @@ TOOLS="cc make pkg-config openssl curl node python3 ssh valgrind pamtester mando
 
 APT_PACKAGES="build-essential pkg-config libwolfssl-dev libconfig-dev libpam0g-dev \
 libcunit1-dev libpam-wrapper libpamtest0-dev openssl curl nodejs python3 \
-python3-cryptography procps iproute2 openssh-client openssh-server valgrind pamtester mandoc"
+python3-cryptography procps iproute2 openssh-client openssh-server valgrind pamtester mandoc haproxy"
 DNF_PACKAGES="gcc make pkgconf-pkg-config wolfssl-devel libconfig-devel pam-devel \
 CUnit-devel pam_wrapper libpamtest-devel openssl curl nodejs python3 \
-python3-cryptography procps-ng iproute openssh-clients openssh-server valgrind pamtester mandoc"
+python3-cryptography procps-ng iproute openssh-clients openssh-server valgrind pamtester mandoc haproxy"
 
 # pam_wrapper's preload library, found through the dynamic linker's cache.
 pam_wrapper_lib() {
@@ -34,6 +34,7 @@ missing() {
 	done
 	python3 -c 'import cryptography' 2>/dev/null || { echo "missing python3 module: cryptography"; return 0; }
 	[ -x /usr/sbin/sshd ] || { echo "missing /usr/sbin/sshd (openssh-server)"; return 0; }
+	command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { echo "missing command: haproxy"; return 0; }
 	pam_wrapper_lib >/dev/null || { echo "missing libpam_wrapper.so"; return 0; }
 	return 1
 }

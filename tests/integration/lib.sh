@@ -48,7 +48,10 @@ MTLSD_LOG=
 MTLSD_RC=
 LOG_MARK=0
 _MTLSD_STARTS=0
-_USED_PORTS=" "
+# Ports handed out so far: a file, because free_port runs in $(...)
+# subshells whose variables do not come back.
+_USED_PORTS_FILE=$RUNDIR/.used-ports
+: >"$_USED_PORTS_FILE"
 declare -A BACKEND_PID=() BACKEND_LOG=()
 declare -A SC_PID=() SC_HOLD=() SC_FIFO=() SC_OUT=()
 
@@ -159,10 +162,8 @@ a = sys.argv[1]
 s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET)
 s.bind((a, 0))
 print(s.getsockname()[1])' "$addr") || return 1
-		case $_USED_PORTS in
-		*" $port "*) continue ;;
-		esac
-		_USED_PORTS="$_USED_PORTS$port "
+		grep -qx "$port" "$_USED_PORTS_FILE" && continue
+		echo "$port" >>"$_USED_PORTS_FILE"
 		echo "$port"
 		return 0
 	done
