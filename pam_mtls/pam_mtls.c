@@ -206,18 +206,13 @@ show_quoted(const char *s, char *out, size_t size)
 	out[n] = '\0';
 }
 
+/* A lookup that did not succeed, as a PAM code: never a success. */
 static int
 status_to_pam(enum mtls_status st)
 {
-	switch (st) {
-	case MTLS_ST_OK:
-		return PAM_SUCCESS;
-	case MTLS_ST_ERROR:
-		return PAM_SYSTEM_ERR;
-	default:
-		/* not found, down, untrusted, timeout, garbage, denied */
-		return PAM_AUTHINFO_UNAVAIL;
-	}
+	/* not found, down, untrusted, timeout, garbage, denied: the
+	 * daemon cannot vouch for this connection */
+	return st == MTLS_ST_ERROR ? PAM_SYSTEM_ERR : PAM_AUTHINFO_UNAVAIL;
 }
 
 /*
