@@ -46,8 +46,6 @@ struct map_opts {
 
 /* mtlsctl.c */
 void	 usage(void) __attribute__((noreturn));
-/* Append s as a JSON string: escapes, valid UTF-8 kept, bad bytes U+FFFD. */
-int	 json_string(struct mtls_buf *b, const unsigned char *s, size_t len);
 
 /* mtlsctl_map.c */
 /* Parse map's arguments; -1 to go on, else the exit code. */

@@ -19,6 +19,7 @@
 #include "error.h"
 #include "identity.h"
 #include "log.h"
+#include "json.h"
 #include "mapping.h"
 #include "x509.h"
 
