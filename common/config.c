@@ -91,6 +91,9 @@ enum key_scope {
 #define KF_REQUIRED	0x01	/* a listener or rule lacking it is an error */
 #define KF_SOCKET	0x02	/* must fit in sockaddr_un.sun_path */
 #define KF_FIRST	0x04	/* parsed first: other keys refer to it */
+#define KF_PROXYING	0x08	/* a listener key only for proxying: with
+				   KF_REQUIRED, required unless responder =
+				   true; refused on a responder listener */
 
 struct config_key {
 	const char	*path;		/* dotted: "query.mode" */
@@ -161,7 +164,8 @@ struct config_key {
 	L("listeners.require_client_auth_eku", KT_BOOL,		\
 	    require_client_auth_eku, 0, NULL, 1, 0, 0, 0)		\
 	L("listeners.upstream", KT_UPSTREAM, upstream,			\
-	    LOFF(upstream_addr), NULL, 0, 0, 0, KF_REQUIRED)		\
+	    LOFF(upstream_addr), NULL, 0, 0, 0,			\
+	    KF_REQUIRED | KF_PROXYING)					\
 	L("listeners.handshake_timeout", KT_INT, handshake_timeout, 0,	\
 	    NULL, 10, 1, 3600, 0)					\
 	L("listeners.idle_timeout", KT_INT, idle_timeout, 0, NULL,	\
@@ -185,6 +189,8 @@ struct config_key {
 	    NULL, 1, 0, 0, 0)						\
 	L("listeners.proxy_protocol", KT_PROXYPROTO, proxy_protocol, 0,	\
 	    "off", 0, 0, 0, 0)						\
+	L("listeners.responder", KT_BOOL, responder, 0, NULL,		\
+	    0, 0, 0, 0)							\
 	M("mappings.*.name", KT_NAME, name, 0, NULL, 0, 0, 0,		\
 	    KF_REQUIRED)						\
 	M("mappings.*.field", KT_FIELD, field, 0, NULL, 0, 0, 0,	\
@@ -1243,11 +1249,17 @@ check_required(struct cfg_ctx *ctx, enum key_scope scope, void *base,
 {
 	const struct config_key *k;
 
-	for (k = keytab; k < keytab + NKEYS; k++)
-		if (k->scope == scope && (k->flags & KF_REQUIRED) &&
-		    *(char **)field(base, k->off) == NULL)
-			return cfg_error(ctx, line, label,
-			    "missing required key \"%s\"", key_label(k));
+	for (k = keytab; k < keytab + NKEYS; k++) {
+		if (k->scope != scope || (k->flags & KF_REQUIRED) == 0 ||
+		    *(char **)field(base, k->off) != NULL)
+			continue;
+		/* A responder answers itself: it has nothing to proxy to. */
+		if ((k->flags & KF_PROXYING) && scope == SCOPE_LISTENER &&
+		    ((const struct listener_config *)base)->responder)
+			continue;
+		return cfg_error(ctx, line, label,
+		    "missing required key \"%s\"", key_label(k));
+	}
 	return 0;
 }
 
@@ -1478,6 +1490,35 @@ check_ocsp_off(struct cfg_ctx *ctx, const config_setting_t *g,
 	return 0;
 }
 
+/*
+ * A responder listener (responder = true) answers HTTP/1.1 itself: the
+ * keys of a proxying listener (KF_PROXYING: upstream) are refused, and so
+ * is a PROXY header, which would go to no one.
+ */
+static int
+check_responder(struct cfg_ctx *ctx, const config_setting_t *g,
+    const struct listener_config *lc, const char *label)
+{
+	const struct config_key *k;
+	const config_setting_t *s;
+
+	if (!lc->responder)
+		return 0;
+	for (k = keytab; k < keytab + NKEYS; k++)
+		if (k->scope == SCOPE_LISTENER && (k->flags & KF_PROXYING) &&
+		    (s = config_setting_lookup((config_setting_t *)g,
+		    key_label(k))) != NULL)
+			return cfg_error(ctx, config_setting_source_line(s),
+			    label, "a responder listener has no %s",
+			    key_label(k));
+	if (lc->proxy_protocol != PROXY_OFF &&
+	    (s = config_setting_get_member(g, "proxy_protocol")) != NULL)
+		return cfg_error(ctx, config_setting_source_line(s), label,
+		    "proxy_protocol must be \"off\" on a responder listener "
+		    "(it has no upstream to send a PROXY header to)");
+	return 0;
+}
+
 static int
 parse_listener(struct cfg_ctx *ctx, const config_setting_t *g, size_t idx)
 {
@@ -1502,6 +1543,8 @@ parse_listener(struct cfg_ctx *ctx, const config_setting_t *g, size_t idx)
 	    label)) != 0)
 		return rc;
 	if ((rc = check_required(ctx, SCOPE_LISTENER, lc, line, label)) != 0)
+		return rc;
+	if ((rc = check_responder(ctx, g, lc, label)) != 0)
 		return rc;
 
 	/* The mappings were parsed first, wherever they are in the file. */

@@ -59,6 +59,8 @@ struct listener_config {
 	bool		 require_mapping;	/* default true */
 	int		 proxy_protocol;	/* PROXY_OFF 0 (default),
 						   PROXY_V1 1, PROXY_V2 2 */
+	bool		 responder;	/* answer HTTP/1.1 itself, no
+					   upstream; default false */
 	int		 line;			/* where the listener starts */
 };
 

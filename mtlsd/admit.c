@@ -337,6 +337,14 @@ conn_verified(struct conn *c)
 	logfmt_str(&lf, "cipher", c->s.cipher);
 	logfmt_emit(&lf, LOGLVL_INFO);
 
+	if (c->l->cfg->responder) {
+		/* mtlsd answers itself (responder.c): no upstream. */
+		c->state = CONN_HTTP;
+		c->deadline = now_ms() +
+		    (uint64_t)c->l->cfg->handshake_timeout * 1000;
+		(void)responder_pump(c);	/* a request may be here already */
+		return;
+	}
 	if ((rc = conn_connect_upstream(c)) != 0) {
 		atomic_fetch_add(&d->stats.upstream_failures, 1);
 		logfmt_init(&lf, "upstream");

@@ -29,7 +29,8 @@ listener_upstream_source(struct listener *l)
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->upstream_src;
 	int fd;
 
-	if (up->ss.ss_family == AF_UNIX)
+	/* Unix upstreams need no source address; responders no upstream. */
+	if (l->cfg->responder || up->ss.ss_family == AF_UNIX)
 		return 0;
 	if ((fd = socket(up->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) ==
 	    -1)

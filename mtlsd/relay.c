@@ -95,6 +95,7 @@ conn_free(struct conn *c)
 	free(c->issuer_der);
 	c->issuer_der = NULL;
 	buf_free(&c->pp);
+	buf_free(&c->resp);
 	if (c->ocsp != NULL) {
 		/* Its answer, if it still comes, finds nobody waiting. */
 		atomic_store(&c->ocsp->cancelled, true);
@@ -471,6 +472,9 @@ conn_update_events(struct conn *c)
 		cw = tls_conn_wants_write(c->tls) ? EPOLLOUT : EPOLLIN;
 	} else if (c->state == CONN_OCSP) {
 		cw = 0;
+	} else if (c->state == CONN_HTTP) {
+		cw = (c->c_want_in ? EPOLLIN : 0) |
+		    (c->c_want_out ? EPOLLOUT : 0);
 	} else if (c->state == CONN_CONNECTING) {
 		uw = EPOLLOUT;
 	} else {
@@ -510,6 +514,11 @@ conn_run(struct conn *c)
 	}
 	if (c->state == CONN_CONNECTING || c->state == CONN_OCSP)
 		return;
+	if (c->state == CONN_HTTP) {
+		if (responder_pump(c) == 0)
+			conn_update_events(c);
+		return;
+	}
 	if (conn_pump(c) == 0)
 		conn_update_events(c);
 }
@@ -678,6 +687,7 @@ worker_timeouts(struct worker *w)
 			conn_close(c, "upstream_timeout");
 			break;
 		case CONN_RELAY:
+		case CONN_HTTP:
 			conn_close(c, "idle_timeout");
 			break;
 		}

@@ -26,7 +26,8 @@ struct ev_src {
 	size_t		 index;		/* SRC_LISTENER: listen socket */
 };
 
-enum conn_state { CONN_HANDSHAKE, CONN_OCSP, CONN_CONNECTING, CONN_RELAY };
+enum conn_state { CONN_HANDSHAKE, CONN_OCSP, CONN_CONNECTING, CONN_RELAY,
+	CONN_HTTP };
 
 struct worker;
 
@@ -56,6 +57,10 @@ struct conn {
 	socklen_t	 client_len;
 	struct mtls_buf	 pp;			/* PROXY header to send */
 	size_t		 pp_off;
+	struct mtls_buf	 resp;			/* responder: answers to send */
+	size_t		 resp_off;
+	bool		 http_close;		/* close after this answer */
+	unsigned	 http_requests;		/* answered on this connection */
 	struct ocsp_job	*ocsp;			/* pending OCSP question */
 	unsigned char	*issuer_der;		/* for OCSP requests */
 	size_t		 issuer_len;
@@ -92,6 +97,9 @@ void	 conn_free(struct conn *c);
 void	 conn_close(struct conn *c, const char *reason);
 int	 conn_connect_upstream(struct conn *c);
 void	 conn_update_events(struct conn *c);
+
+/* responder.c */
+int	 responder_pump(struct conn *c);
 
 /* admit.c */
 void	 conn_handshake_done(struct conn *c);

@@ -106,7 +106,12 @@ static const char full_config[] =
 	"    private_key = \"/etc/mtls/imap.key\";\n"
 	"    client_ca = \"/etc/mtls/clients-ca.pem\";\n"
 	"    upstream = \"127.0.0.1:143\";\n"
-	"    mapping = \"ops\"; }\n"
+	"    mapping = \"ops\"; },"
+	" { name = \"whoami\"; listen = \"127.0.0.1:9443\";"
+	" certificate = \"/etc/mtls/server.crt\";"
+	" private_key = \"/etc/mtls/server.key\";"
+	" client_ca = \"/etc/mtls/clients-ca.pem\";"
+	" responder = true; mapping = \"ops\"; }\n"	/* line 31 */
 	");\n"
 	"mappings = {\n"
 	"  staff = (\n"					/* line 34 */
@@ -329,7 +334,7 @@ test_full(void)
 	CU_ASSERT_EQUAL(cfg.accounts_min_uid, 500);
 	CU_ASSERT(cfg.accounts_allow_root);
 	CU_ASSERT_EQUAL(cfg.workers, 4);
-	CU_ASSERT_EQUAL_FATAL(cfg.n_listeners, 2);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_listeners, 3);
 
 	l = &cfg.listeners[0];
 	CU_ASSERT_STRING_EQUAL(l->name, "ssh");
@@ -380,6 +385,17 @@ test_full(void)
 	CU_ASSERT_EQUAL(l->line, 25);
 	CU_ASSERT_STRING_EQUAL(l->mapping, "ops");
 	CU_ASSERT(l->require_mapping);
+	CU_ASSERT(!l->responder);
+
+	l = &cfg.listeners[2];
+	CU_ASSERT_STRING_EQUAL(l->name, "whoami");
+	CU_ASSERT(l->responder);
+	CU_ASSERT_PTR_NULL(l->upstream);
+	CU_ASSERT_EQUAL(l->line, 31);
+	CU_ASSERT_STRING_EQUAL(l->mapping, "ops");
+	CU_ASSERT_PTR_NOT_NULL(l->mapping_set);
+	CU_ASSERT(l->require_mapping);
+	CU_ASSERT_EQUAL(l->proxy_protocol, PROXY_OFF);
 
 	check_full_mappings(&cfg);
 	config_free(&cfg);
@@ -427,6 +443,7 @@ test_defaults(void)
 	CU_ASSERT_PTR_NULL(l->mapping);
 	CU_ASSERT_PTR_NULL(l->mapping_set);
 	CU_ASSERT_EQUAL(l->proxy_protocol, PROXY_OFF);
+	CU_ASSERT(!l->responder);
 	CU_ASSERT_PTR_NULL(cfg.mappings);
 	CU_ASSERT_EQUAL(cfg.n_mappings, 0);
 	config_free(&cfg);
@@ -593,7 +610,7 @@ static void
 test_known_keys(void)
 {
 	const char *const *k;
-	const config_setting_t *root, *m, *set, *l0, *maps;
+	const config_setting_t *root, *m, *set, *lst, *maps;
 	config_t lc;
 	int i, j, n, found;
 
@@ -624,16 +641,21 @@ test_known_keys(void)
 	}
 
 	/* And the other way round: full_config sets every known key. */
-	l0 = config_setting_get_elem(config_lookup(&lc, "listeners"), 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(l0);
+	lst = config_lookup(&lc, "listeners");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lst);
 	maps = config_lookup(&lc, "mappings");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(maps);
 	n = 0;
 	for (k = config_known_keys(); *k != NULL; k++) {
-		if (strncmp(*k, "listeners.", 10) == 0)
-			found = config_setting_lookup(
-			    (config_setting_t *)l0, *k + 10) != NULL;
-		else if (strncmp(*k, "mappings.*.", 11) == 0)
+		if (strncmp(*k, "listeners.", 10) == 0) {
+			/* In any listener: responder is not for "ssh". */
+			found = 0;
+			for (j = 0; j < config_setting_length(lst); j++)
+				if (config_setting_lookup(
+				    config_setting_get_elem(lst,
+				    (unsigned int)j), *k + 10) != NULL)
+					found = 1;
+		} else if (strncmp(*k, "mappings.*.", 11) == 0)
 			found = rule_has_member(maps, *k + 11);
 		else
 			found = config_lookup(&lc, *k) != NULL;
@@ -642,7 +664,7 @@ test_known_keys(void)
 		CU_ASSERT(found);
 		n++;
 	}
-	CU_ASSERT_EQUAL(n, 40);
+	CU_ASSERT_EQUAL(n, 41);
 	CU_ASSERT(is_known("mappings"));
 	CU_ASSERT(is_known("listeners.mapping"));
 	CU_ASSERT(is_known("listeners.require_mapping"));
@@ -659,6 +681,8 @@ test_known_keys(void)
 	CU_ASSERT(!is_known("ocsp.mode"));
 	CU_ASSERT(is_known("listeners.proxy_protocol"));
 	CU_ASSERT(!is_known("proxy_protocol"));
+	CU_ASSERT(is_known("listeners.responder"));
+	CU_ASSERT(!is_known("responder"));
 	config_destroy(&lc);
 }
 
@@ -1116,6 +1140,108 @@ test_err_proxy_protocol(void)
 	/* Not a global key. */
 	EXPECT_ERROR("proxy_protocol = \"v2\";\n" GOOD_LST, 1,
 	    "unknown key \"proxy_protocol\"");
+}
+
+/*
+ * A responder listener: every required key but upstream; "extra" lands
+ * on line 6.
+ */
+#define RESP_LST(extra)							\
+	"listeners = ( { name = \"who\";\n"				\
+	"    listen = \"127.0.0.1:8443\"; responder = true;\n"	\
+	"    certificate = \"/etc/mtls/server.crt\";\n"			\
+	"    private_key = \"/etc/mtls/server.key\";\n"			\
+	"    client_ca = \"/etc/mtls/clients-ca.pem\";" NOMAP "\n"	\
+	extra								\
+	"} );\n"
+
+/* responder = true needs no upstream; mapping works as for a proxy. */
+static void
+test_responder_accepted(void)
+{
+	struct mtlsd_config cfg;
+	const struct listener_config *l;
+	char err[CONFIG_ERR_MAX];
+
+	CU_ASSERT_EQUAL_FATAL(load_text(RESP_LST(""), &cfg, err,
+	    sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_listeners, 1);
+	l = &cfg.listeners[0];
+	CU_ASSERT(l->responder);
+	CU_ASSERT_PTR_NULL(l->upstream);
+	CU_ASSERT_EQUAL(l->upstream_addr.len, 0);
+	CU_ASSERT_EQUAL(l->proxy_protocol, PROXY_OFF);
+	CU_ASSERT(!l->require_mapping);
+	config_free(&cfg);
+
+	/* proxy_protocol "off" written out is fine. */
+	CU_ASSERT_EQUAL_FATAL(load_text(RESP_LST(
+	    "    proxy_protocol = \"off\";\n"), &cfg, err, sizeof(err)), 0);
+	CU_ASSERT(cfg.listeners[0].responder);
+	config_free(&cfg);
+
+	/* responder = false is a proxying listener, as by default. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener(
+	    "    responder = false;\n", &cfg));
+	CU_ASSERT(!cfg.listeners[0].responder);
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].upstream, "127.0.0.1:22");
+	config_free(&cfg);
+
+	/* With a rule set, require_mapping as today. */
+	CU_ASSERT_EQUAL_FATAL(load_text(
+	    "listeners = ( { name = \"who\"; responder = true;\n"
+	    "    listen = \"127.0.0.1:8443\"; mapping = \"staff\";\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/clients-ca.pem\"; } );\n"
+	    "mappings = { staff = (\n" CN_RULE("cn") "\n); };\n",
+	    &cfg, err, sizeof(err)), 0);
+	l = &cfg.listeners[0];
+	CU_ASSERT(l->responder);
+	CU_ASSERT(l->require_mapping);
+	CU_ASSERT_STRING_EQUAL(l->mapping, "staff");
+	CU_ASSERT_PTR_NOT_NULL(l->mapping_set);
+	config_free(&cfg);
+}
+
+static void
+test_err_responder(void)
+{
+	/* No upstream on a responder, wherever it is written. */
+	EXPECT_ERROR(RESP_LST("    upstream = \"127.0.0.1:22\";\n"), 6,
+	    "listener \"who\": a responder listener has no upstream");
+	EXPECT_ERROR(RESP_LST("    idle_timeout = 60;\n"
+	    "    upstream = \"unix:/run/x.sock\";\n"), 7,
+	    "listener \"who\": a responder listener has no upstream");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    responder = true;\n"), 3,
+	    "listener \"ssh\": a responder listener has no upstream");
+	/* No PROXY header: there is no one to send it to. */
+	EXPECT_ERROR(RESP_LST("    proxy_protocol = \"v2\";\n"), 6,
+	    "listener \"who\": proxy_protocol must be \"off\" on a "
+	    "responder listener");
+	EXPECT_ERROR(RESP_LST("    idle_timeout = 60;\n"
+	    "    proxy_protocol = \"v1\";\n"), 7,
+	    "listener \"who\": proxy_protocol must be \"off\" on a "
+	    "responder listener");
+	/* responder false (written or not) still needs its upstream. */
+	EXPECT_ERROR("listeners = (\n"
+	    "  { name = \"ssh\"; responder = false;\n"
+	    "    listen = \"127.0.0.1:8443\";\n"
+	    "    certificate = \"/etc/mtls/server.crt\";\n"
+	    "    private_key = \"/etc/mtls/server.key\";\n"
+	    "    client_ca = \"/etc/mtls/ca.pem\";\n"
+	    "  } );\n", 2,
+	    "listener \"ssh\": missing required key \"upstream\"");
+	/* A boolean, in a listener only. */
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    responder = \"yes\";\n"), 7,
+	    "listener \"ssh\": key \"responder\" must be true or false");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    responder = 1;\n"), 7,
+	    "listener \"ssh\": key \"responder\" must be true or false");
+	EXPECT_ERROR("responder = true;\n" GOOD_LST, 1,
+	    "unknown key \"responder\"");
 }
 
 /* A listener whose "ocsp" group is extra, written from line 7. */
@@ -2160,6 +2286,8 @@ static const struct {
 	{ "error: ocsp", test_err_ocsp },
 	{ "proxy_protocol accepted", test_proxy_protocol_accepted },
 	{ "error: proxy_protocol", test_err_proxy_protocol },
+	{ "responder accepted", test_responder_accepted },
+	{ "error: responder", test_err_responder },
 	{ "error: string for int", test_err_string_for_int },
 	{ "error: out of range", test_err_range },
 	{ "error: integer overflow", test_err_overflow },
