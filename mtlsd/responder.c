@@ -69,6 +69,9 @@ parse_request(const char *in, size_t len, struct request *r)
 	unsigned long long cl;
 
 	memset(r, 0, sizeof(*r));
+	/* Lines end in CRLF; a bare LF is malformed, not "more to come". */
+	if ((p = memchr(in, '\n', len)) != NULL && (p == in || p[-1] != '\r'))
+		return 400;
 	eol = memmem(in, len, "\r\n", 2);
 	if (eol == NULL)
 		return len > RESP_LINE_MAX ? 414 : 1;

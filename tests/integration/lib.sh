@@ -719,3 +719,16 @@ expect_refused() {
 		fail "$name" "want event=handshake result=fail reason=$reason listener=$lst; got: ${line:-nothing}"
 	fi
 }
+
+# ---------------------------------------------------------------- responder
+
+# add_responder NAME LISTEN [key=value ...]: add_listener for a listener
+# with responder = true (mtlsd answers HTTP itself): no upstream line, and
+# proxy_protocol left out (its default, "off").
+add_responder() {
+	local name=$1 listen=$2 n
+	shift 2
+	add_listener "$name" "$listen" "" responder=true "$@"
+	n=$((${#_LISTENERS[@]} - 1))
+	_LISTENERS[n]=${_LISTENERS[n]/$'\n    upstream = "";'/}
+}
