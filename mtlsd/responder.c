@@ -236,7 +236,7 @@ identity_json(const struct conn *c, struct mtls_buf *b)
 /* Queue one response; close after it when asked or on errors. */
 static void
 respond(struct conn *c, int status, const char *type, struct mtls_buf *body,
-    bool close, const char *allow)
+    bool close, const char *allow, bool head)
 {
 	struct mtls_buf *out = &c->resp;		/* the outgoing bytes */
 
@@ -247,7 +247,8 @@ respond(struct conn *c, int status, const char *type, struct mtls_buf *body,
 	    "Connection: %s\r\n\r\n", status, status_text(status), type,
 	    body ? body->len : 0, allow ? "Allow: " : "", allow ? allow : "",
 	    allow ? "\r\n" : "", close ? "close" : "keep-alive");
-	if (body != NULL && body->len > 0)
+	/* HEAD: the length GET would send, without the body (RFC 9110 9.3.2). */
+	if (body != NULL && body->len > 0 && !head)
 		buf_append(out, body->data, body->len);
 	c->http_close = close;
 }
@@ -263,28 +264,26 @@ route(struct conn *c, const struct request *r)
 	buf_init(&body, 0);
 	if (token_is(r->target, r->target_len, "/")) {
 		if (!get) {
-			respond(c, 405, "text/plain", NULL, last, "GET, HEAD");
+			respond(c, 405, "text/plain", NULL, last, "GET, HEAD",
+			    false);
 			return;
 		}
 		if (r->want_json)
 			identity_json(c, &body);
 		else
 			identity_text(c, &body);
-		if (head)
-			body.len = 0;
 		respond(c, 200, r->want_json ? "application/json" :
-		    "text/plain; charset=utf-8", &body, last, NULL);
+		    "text/plain; charset=utf-8", &body, last, NULL, head);
 	} else if (token_is(r->target, r->target_len, "/healthz")) {
 		if (!get) {
-			respond(c, 405, "text/plain", NULL, last, "GET, HEAD");
+			respond(c, 405, "text/plain", NULL, last, "GET, HEAD",
+			    false);
 			return;
 		}
 		buf_append_str(&body, "ok\n");
-		if (head)
-			body.len = 0;
-		respond(c, 200, "text/plain", &body, last, NULL);
+		respond(c, 200, "text/plain", &body, last, NULL, head);
 	} else
-		respond(c, 404, "text/plain", NULL, last, NULL);
+		respond(c, 404, "text/plain", NULL, last, NULL, false);
 	buf_free(&body);
 }
 
@@ -341,13 +340,14 @@ responder_pump(struct conn *c)
 			continue;
 		}
 		if (status != 1) {
-			respond(c, status, "text/plain", NULL, true, NULL);
+			respond(c, status, "text/plain", NULL, true, NULL,
+			    false);
 			c->c2u_len = 0;
 			progress = true;
 			continue;
 		}
 		if (c->c2u_len == sizeof(c->c2u)) {
-			respond(c, 431, "text/plain", NULL, true, NULL);
+			respond(c, 431, "text/plain", NULL, true, NULL, false);
 			c->c2u_len = 0;
 			progress = true;
 			continue;
