@@ -191,6 +191,8 @@ struct config_key {
 	    "off", 0, 0, 0, 0)						\
 	L("listeners.responder", KT_BOOL, responder, 0, NULL,		\
 	    0, 0, 0, 0)							\
+	L("listeners.ticket_ttl", KT_INT, ticket_ttl, 0, NULL,		\
+	    60, 1, 3600, 0)						\
 	M("mappings.*.name", KT_NAME, name, 0, NULL, 0, 0, 0,		\
 	    KF_REQUIRED)						\
 	M("mappings.*.field", KT_FIELD, field, 0, NULL, 0, 0, 0,	\
@@ -1493,7 +1495,8 @@ check_ocsp_off(struct cfg_ctx *ctx, const config_setting_t *g,
 /*
  * A responder listener (responder = true) answers HTTP/1.1 itself: the
  * keys of a proxying listener (KF_PROXYING: upstream) are refused, and so
- * is a PROXY header, which would go to no one.
+ * is a PROXY header, which would go to no one.  The other way round,
+ * ticket_ttl means nothing on a listener that issues no tickets.
  */
 static int
 check_responder(struct cfg_ctx *ctx, const config_setting_t *g,
@@ -1502,8 +1505,13 @@ check_responder(struct cfg_ctx *ctx, const config_setting_t *g,
 	const struct config_key *k;
 	const config_setting_t *s;
 
-	if (!lc->responder)
+	if (!lc->responder) {
+		if ((s = config_setting_get_member(g, "ticket_ttl")) != NULL)
+			return cfg_error(ctx, config_setting_source_line(s),
+			    label, "ticket_ttl is set but the listener is "
+			    "not a responder");
 		return 0;
+	}
 	for (k = keytab; k < keytab + NKEYS; k++)
 		if (k->scope == SCOPE_LISTENER && (k->flags & KF_PROXYING) &&
 		    (s = config_setting_lookup((config_setting_t *)g,

@@ -61,6 +61,9 @@ struct listener_config {
 						   PROXY_V1 1, PROXY_V2 2 */
 	bool		 responder;	/* answer HTTP/1.1 itself, no
 					   upstream; default false */
+	int		 ticket_ttl;	/* seconds a one-time ticket stays
+					   redeemable, default 60, 1..3600;
+					   responder listeners only */
 	int		 line;			/* where the listener starts */
 };
 

@@ -36,6 +36,7 @@ static const struct query_verbinfo query_verbs[] = {
 	{ "LOOKUP",	QUERY_LOOKUP,	2 },
 	{ "RELOAD",	QUERY_RELOAD,	0 },
 	{ "SESSION",	QUERY_SESSION,	1 },
+	{ "REDEEM",	QUERY_REDEEM,	1 },
 };
 
 struct token {
@@ -203,6 +204,31 @@ query_session_id(const struct token *t, char out[33])
 	return 0;
 }
 
+/* A ticket: 16..64 characters of the base64url alphabet. */
+static bool
+ticket_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n < 16 || n > 64)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= '0' && p[i] <= '9') || p[i] == '-' || p[i] == '_'))
+			return false;
+	return true;
+}
+
+static int
+query_ticket(const struct token *t, char out[65])
+{
+	if (!ticket_ok(t->p, t->len))
+		return MTLS_ERR_INVALID;
+	memcpy(out, t->p, t->len);
+	out[t->len] = '\0';
+	return 0;
+}
+
 static int
 query_lookup_pair(const struct token *local, const struct token *peer,
     struct query_request *out)
@@ -257,6 +283,8 @@ query_request_parse(const char *line, size_t len, struct query_request *out)
 		rc = query_lookup_pair(&tok[2], &tok[3], out);
 	else if (vi->verb == QUERY_SESSION)
 		rc = query_session_id(&tok[2], out->id);
+	else if (vi->verb == QUERY_REDEEM)
+		rc = query_ticket(&tok[2], out->ticket);
 	else if (vi->nargs == 1)
 		rc = query_addr(&tok[2], out->addr, sizeof(out->addr));
 	else
@@ -299,6 +327,13 @@ query_request_format(const struct query_request *req, char *out, size_t size)
 		break;
 	case QUERY_RELOAD:
 		n = snprintf(out, size, "%s RELOAD\n", QUERY_MAGIC);
+		break;
+	case QUERY_REDEEM:
+		if (!ticket_ok(req->ticket, strnlen(req->ticket,
+		    sizeof(req->ticket))))
+			return MTLS_ERR_INVALID;
+		n = snprintf(out, size, "%s REDEEM %s\n", QUERY_MAGIC,
+		    req->ticket);
 		break;
 	case QUERY_SESSION:
 		if (strnlen(req->id, sizeof(req->id)) != 32 ||

@@ -10,6 +10,8 @@
  *	MTLS/1 RELOAD				re-read the configuration (root)
  *	MTLS/1 SESSION <id>			by session id (32 hex digits, as
  *						the PROXY protocol header carries)
+ *	MTLS/1 REDEEM <ticket>			use up a one-time ticket (16..64
+ *						characters of [A-Za-z0-9_-])
  *	MTLS/1 WHOIS <addr>			client or upstream source address
  *	MTLS/1 LOOKUP <local> <peer>		by connection, as the backend sees
  *						it: its local and peer address;
@@ -55,6 +57,7 @@ enum query_verb {
 	QUERY_LOOKUP,
 	QUERY_RELOAD,
 	QUERY_SESSION,
+	QUERY_REDEEM,
 };
 
 struct query_request {
@@ -62,6 +65,7 @@ struct query_request {
 	char		 addr[QUERY_ADDR_MAX];	/* WHOIS addr, LOOKUP local */
 	char		 peer[QUERY_ADDR_MAX];	/* LOOKUP peer */
 	char		 id[33];		/* SESSION id */
+	char		 ticket[65];		/* REDEEM ticket */
 };
 
 /* Error codes carried in "ERR <code>" lines. */

@@ -284,6 +284,7 @@ main(int argc, char *argv[])
 	logfmt_emit(&lf, LOGLVL_NOTICE);
 
 	gen_release(d.gen);
+	tickets_free();
 	free(d.socks);
 	session_table_free(d.sessions);
 	close(d.stop_fd);

@@ -187,6 +187,26 @@ bool		 ocsp_cache_get(const char *listener, const unsigned char *sha,
 /* relay.c (called from the OCSP pool) */
 void		 relay_ocsp_done(struct ocsp_job *j);
 
+/* tickets.c */
+#define TICKET_TEXT_MAX	48	/* base64url of 32 bytes, plus NUL */
+#define TICKET_ID_TEXT	13	/* 12 hex digits of the ticket's SHA-256 */
+/*
+ * A one-time ticket for the session's identity and accounts, valid ttl
+ * seconds: text is the ticket (give it to the client, never log it), id
+ * what the log may say about it.
+ */
+int		 ticket_issue(const struct session *s, int ttl,
+		    char text[TICKET_TEXT_MAX], char id[TICKET_ID_TEXT]);
+/*
+ * Use a ticket up: appends its encoded record (a session record with
+ * ticket_id) to record, or MTLS_ERR_NOT_FOUND (unknown, used, expired).
+ */
+int		 ticket_redeem(const char *text, struct mtls_buf *record,
+		    char id[TICKET_ID_TEXT]);
+void		 ticket_id_text(const unsigned char digest[IDENTITY_SHA256_LEN],
+		    char out[TICKET_ID_TEXT]);
+void		 tickets_free(void);
+
 /* crlwatch.c */
 int		 crlwatch_start(struct mtlsd *d);
 void		 crlwatch_join(struct mtlsd *d);

@@ -378,6 +378,38 @@ answer_stats(struct qclient *c)
 }
 
 /*
+ * REDEEM: use a one-time ticket up.  Any allowed caller (root, the query
+ * group): the ticket itself is the credential, and it works once.  The
+ * ticket is never logged; its id (a digest prefix) is.
+ */
+static void
+answer_redeem(struct qclient *c, struct query_request *req)
+{
+	char id[TICKET_ID_TEXT];
+	struct mtls_buf rec;
+	struct logfmt lf;
+	int rc;
+
+	buf_init(&rec, QUERY_RECORD_MAX);
+	rc = ticket_redeem(req->ticket, &rec, id);
+	explicit_bzero(req->ticket, sizeof(req->ticket));
+	if (rc == 0) {
+		query_format_ok(&c->out, 1);
+		buf_append(&c->out, rec.data, rec.len);
+	} else
+		query_format_err(&c->out, QUERY_E_NOT_FOUND,
+		    "no such ticket (unknown, used or expired)");
+	buf_free(&rec);
+	logfmt_init(&lf, "query");
+	logfmt_int(&lf, "uid", c->cred.uid);
+	logfmt_int(&lf, "pid", c->cred.pid);
+	logfmt_str(&lf, "lookup", "redeem");
+	logfmt_str(&lf, "ticket_id", id);
+	logfmt_str(&lf, "result", rc == 0 ? "found" : "not_found");
+	logfmt_emit(&lf, LOGLVL_NOTICE);
+}
+
+/*
  * RELOAD: root or the daemon's own user only.  Runs the reload on this
  * thread (it takes milliseconds) and answers with its outcome.
  */
@@ -435,6 +467,8 @@ client_respond(struct qclient *c)
 		answer_stats(c);
 	} else if (req.verb == QUERY_RELOAD) {
 		answer_reload(c);
+	} else if (req.verb == QUERY_REDEEM) {
+		answer_redeem(c, &req);
 	} else {
 		answer_sessions(c, &req);
 	}

@@ -4,6 +4,7 @@
  *
  *	GET /		the identity (text; JSON with Accept: application/json)
  *	GET /healthz	"ok"
+ *	POST /ticket	a one-time ticket for the client's accounts (tickets.c)
  *
  * Parsing is bounded: a request line over RESP_LINE_MAX is 414, headers
  * over RESP_HEADERS_MAX 431, a body over RESP_BODY_MAX 413, anything
@@ -159,6 +160,8 @@ status_text(int status)
 	switch (status) {
 	case 200:	return "OK";
 	case 400:	return "Bad Request";
+	case 403:	return "Forbidden";
+	case 503:	return "Service Unavailable";
 	case 404:	return "Not Found";
 	case 405:	return "Method Not Allowed";
 	case 413:	return "Content Too Large";
@@ -253,6 +256,59 @@ respond(struct conn *c, int status, const char *type, struct mtls_buf *body,
 	c->http_close = close;
 }
 
+/*
+ * POST /ticket: only for a certificate that maps to an account.  The
+ * ticket goes to the client and nowhere else; the log names it by id.
+ */
+static void
+issue_ticket(struct conn *c, const struct request *r, bool last)
+{
+	char text[TICKET_TEXT_MAX], id[TICKET_ID_TEXT];
+	struct mtls_buf body;
+	struct logfmt lf;
+	int ttl = c->l->cfg->ticket_ttl, rc;
+	size_t i;
+
+	if (c->s.naccounts == 0) {
+		buf_init(&body, 0);
+		buf_append_str(&body, "this certificate maps to no account\n");
+		respond(c, 403, "text/plain", &body, last, NULL, false);
+		buf_free(&body);
+		return;
+	}
+	if ((rc = ticket_issue(&c->s, ttl, text, id)) != 0) {
+		respond(c, 503, "text/plain", NULL, last, NULL, false);
+		log_warnx("event=ticket result=fail listener=%s client=%s "
+		    "error=\"%s\"", c->l->cfg->name, c->s.client,
+		    mtls_strerror(rc));
+		return;
+	}
+	buf_init(&body, 0);
+	if (r->want_json) {
+		buf_printf(&body, "{\"ticket\":\"%s\",\"expires_in\":%d,"
+		    "\"accounts\":[", text, ttl);
+		for (i = 0; i < c->s.naccounts; i++)
+			buf_printf(&body, "%s\"%s\"", i ? "," : "",
+			    c->s.accounts[i].name);
+		buf_append_str(&body, "]}\n");
+	} else
+		buf_printf(&body, "%s\n", text);
+	respond(c, 200, r->want_json ? "application/json" :
+	    "text/plain; charset=utf-8", &body, last, NULL, false);
+	explicit_bzero(body.data, body.len);
+	buf_free(&body);
+	explicit_bzero(text, sizeof(text));
+
+	logfmt_init(&lf, "ticket");
+	logfmt_str(&lf, "result", "issued");
+	logfmt_str(&lf, "listener", c->l->cfg->name);
+	logfmt_str(&lf, "client", c->s.client);
+	logfmt_identity(&lf, &c->s.identity);
+	logfmt_str(&lf, "ticket_id", id);
+	logfmt_int(&lf, "ttl", ttl);
+	logfmt_emit(&lf, LOGLVL_NOTICE);
+}
+
 static void
 route(struct conn *c, const struct request *r)
 {
@@ -282,6 +338,12 @@ route(struct conn *c, const struct request *r)
 		}
 		buf_append_str(&body, "ok\n");
 		respond(c, 200, "text/plain", &body, last, NULL, head);
+	} else if (token_is(r->target, r->target_len, "/ticket")) {
+		if (!token_is(r->method, r->method_len, "POST")) {
+			respond(c, 405, "text/plain", NULL, last, "POST", false);
+			return;
+		}
+		issue_ticket(c, r, last);
 	} else
 		respond(c, 404, "text/plain", NULL, last, NULL, false);
 	buf_free(&body);

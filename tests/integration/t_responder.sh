@@ -212,7 +212,8 @@ printf 'GET / HTTP/1.1\r\n%sNoColonHere\r\n\r\n' "$H" |
 printf 'POST / HTTP/1.1\r\n%sTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' "$H" |
     expect_status bad_chunked 400
 printf 'GET /nope HTTP/1.1\r\n%s\r\n' "$H" | expect_status unknown_path 404
-printf 'GET /ticket HTTP/1.1\r\n%s\r\n' "$H" | expect_status ticket_not_yet 404
+printf 'GET /ticket HTTP/1.1\r\n%s\r\n' "$H" |
+    expect_status get_ticket 405 "POST"
 printf 'POST / HTTP/1.1\r\n%sContent-Length: 0\r\n\r\n' "$H" |
     expect_status post_root 405 "GET, HEAD"
 printf 'DELETE /healthz HTTP/1.1\r\n%s\r\n' "$H" |

@@ -111,7 +111,7 @@ static const char full_config[] =
 	" certificate = \"/etc/mtls/server.crt\";"
 	" private_key = \"/etc/mtls/server.key\";"
 	" client_ca = \"/etc/mtls/clients-ca.pem\";"
-	" responder = true; mapping = \"ops\"; }\n"	/* line 31 */
+	" responder = true; mapping = \"ops\"; ticket_ttl = 300; }\n"	/* line 31 */
 	");\n"
 	"mappings = {\n"
 	"  staff = (\n"					/* line 34 */
@@ -386,10 +386,12 @@ test_full(void)
 	CU_ASSERT_STRING_EQUAL(l->mapping, "ops");
 	CU_ASSERT(l->require_mapping);
 	CU_ASSERT(!l->responder);
+	CU_ASSERT_EQUAL(l->ticket_ttl, 60);
 
 	l = &cfg.listeners[2];
 	CU_ASSERT_STRING_EQUAL(l->name, "whoami");
 	CU_ASSERT(l->responder);
+	CU_ASSERT_EQUAL(l->ticket_ttl, 300);
 	CU_ASSERT_PTR_NULL(l->upstream);
 	CU_ASSERT_EQUAL(l->line, 31);
 	CU_ASSERT_STRING_EQUAL(l->mapping, "ops");
@@ -664,7 +666,7 @@ test_known_keys(void)
 		CU_ASSERT(found);
 		n++;
 	}
-	CU_ASSERT_EQUAL(n, 41);
+	CU_ASSERT_EQUAL(n, 42);
 	CU_ASSERT(is_known("mappings"));
 	CU_ASSERT(is_known("listeners.mapping"));
 	CU_ASSERT(is_known("listeners.require_mapping"));
@@ -683,6 +685,8 @@ test_known_keys(void)
 	CU_ASSERT(!is_known("proxy_protocol"));
 	CU_ASSERT(is_known("listeners.responder"));
 	CU_ASSERT(!is_known("responder"));
+	CU_ASSERT(is_known("listeners.ticket_ttl"));
+	CU_ASSERT(!is_known("ticket_ttl"));
 	config_destroy(&lc);
 }
 
@@ -1172,6 +1176,7 @@ test_responder_accepted(void)
 	CU_ASSERT_EQUAL(l->upstream_addr.len, 0);
 	CU_ASSERT_EQUAL(l->proxy_protocol, PROXY_OFF);
 	CU_ASSERT(!l->require_mapping);
+	CU_ASSERT_EQUAL(l->ticket_ttl, 60);
 	config_free(&cfg);
 
 	/* proxy_protocol "off" written out is fine. */
@@ -1242,6 +1247,68 @@ test_err_responder(void)
 	    "listener \"ssh\": key \"responder\" must be true or false");
 	EXPECT_ERROR("responder = true;\n" GOOD_LST, 1,
 	    "unknown key \"responder\"");
+}
+
+/* ticket_ttl: seconds a one-time ticket lives, on a responder only. */
+static void
+test_ticket_ttl(void)
+{
+	struct mtlsd_config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	/* The default, on a responder and on a proxying listener. */
+	CU_ASSERT_EQUAL_FATAL(load_text(RESP_LST(""), &cfg, err,
+	    sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].ticket_ttl, 60);
+	config_free(&cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(load_listener("", &cfg));
+	CU_ASSERT_EQUAL(cfg.listeners[0].ticket_ttl, 60);
+	config_free(&cfg);
+
+	/* A value, and both edges. */
+	CU_ASSERT_EQUAL_FATAL(load_text(RESP_LST("    ticket_ttl = 300;\n"),
+	    &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].ticket_ttl, 300);
+	config_free(&cfg);
+	CU_ASSERT_EQUAL_FATAL(load_text(RESP_LST("    ticket_ttl = 1;\n"),
+	    &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].ticket_ttl, 1);
+	config_free(&cfg);
+	CU_ASSERT_EQUAL_FATAL(load_text(RESP_LST("    ticket_ttl = 3600;\n"),
+	    &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].ticket_ttl, 3600);
+	config_free(&cfg);
+}
+
+static void
+test_err_ticket_ttl(void)
+{
+	/* Out of range. */
+	EXPECT_ERROR(RESP_LST("    ticket_ttl = 0;\n"), 6,
+	    "listener \"who\": ticket_ttl must be between 1 and 3600 "
+	    "(got 0)");
+	EXPECT_ERROR(RESP_LST("    ticket_ttl = 3601;\n"), 6,
+	    "listener \"who\": ticket_ttl must be between 1 and 3600 "
+	    "(got 3601)");
+	EXPECT_ERROR(RESP_LST("    idle_timeout = 60;\n"
+	    "    ticket_ttl = -1;\n"), 7,
+	    "listener \"who\": ticket_ttl must be between 1 and 3600 "
+	    "(got -1)");
+	EXPECT_ERROR(RESP_LST("    ticket_ttl = \"60\";\n"), 6,
+	    "listener \"who\": key \"ticket_ttl\"");
+	/* Only on a responder: written or not, responder false refuses it. */
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    ticket_ttl = 60;\n"), 7,
+	    "listener \"ssh\": ticket_ttl is set but the listener is not a "
+	    "responder");
+	EXPECT_ERROR(LST("127.0.0.1:8443", "127.0.0.1:22",
+	    "    responder = false;\n"
+	    "    ticket_ttl = 300;\n"), 8,
+	    "listener \"ssh\": ticket_ttl is set but the listener is not a "
+	    "responder");
+	/* Not a global key. */
+	EXPECT_ERROR("ticket_ttl = 60;\n" GOOD_LST, 1,
+	    "unknown key \"ticket_ttl\"");
 }
 
 /* A listener whose "ocsp" group is extra, written from line 7. */
@@ -2288,6 +2355,8 @@ static const struct {
 	{ "error: proxy_protocol", test_err_proxy_protocol },
 	{ "responder accepted", test_responder_accepted },
 	{ "error: responder", test_err_responder },
+	{ "ticket_ttl", test_ticket_ttl },
+	{ "error: ticket_ttl", test_err_ticket_ttl },
 	{ "error: string for int", test_err_string_for_int },
 	{ "error: out of range", test_err_range },
 	{ "error: integer overflow", test_err_overflow },

@@ -99,6 +99,38 @@ test_request_lookup(void)
 	CU_ASSERT_STRING_EQUAL(out.peer, "[::1]:40000");
 }
 
+/* REDEEM: a ticket of 16..64 base64url characters, nothing else. */
+static void
+test_request_redeem(void)
+{
+	struct query_request req, out;
+	char line[QUERY_REQUEST_MAX + 1];
+
+	memset(&req, 0, sizeof(req));
+	req.verb = QUERY_REDEEM;
+	strcpy(req.ticket, "UVq-WoZV2QRFeUUD_Wsbe3_OVmHiN8gsk1stTwNwsZc");
+	req_roundtrip(&req, &out, line, sizeof(line));
+	CU_ASSERT_STRING_EQUAL(line, "MTLS/1 REDEEM "
+	    "UVq-WoZV2QRFeUUD_Wsbe3_OVmHiN8gsk1stTwNwsZc\n");
+	CU_ASSERT_EQUAL(out.verb, QUERY_REDEEM);
+	CU_ASSERT_STRING_EQUAL(out.ticket, req.ticket);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 REDEEM abcdefghijklmno"),
+	    MTLS_ERR_INVALID);				/* 15 */
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 REDEEM abcdefghijklmnop"), 0); /* 16 */
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 REDEEM "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    MTLS_ERR_INVALID);				/* 65 */
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 REDEEM abcdefghijklmnop+"),
+	    MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 REDEEM abcdefghijklmnop/"),
+	    MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 REDEEM"), MTLS_ERR_INVALID);
+	CU_ASSERT_EQUAL(req_rc("MTLS/1 REDEEM abcdefghijklmnop x"),
+	    MTLS_ERR_INVALID);
+	strcpy(req.ticket, "short");
+	CU_ASSERT(query_request_format(&req, line, sizeof(line)) < 0);
+}
+
 /* Unix-socket upstreams: the listening path and mtlsd's end by inode. */
 static void
 test_request_lookup_unix(void)
@@ -796,6 +828,7 @@ unit_register_query(void)
 	CU_add_test(s, "request whois", test_request_whois);
 	CU_add_test(s, "request lookup", test_request_lookup);
 	CU_add_test(s, "request lookup unix", test_request_lookup_unix);
+	CU_add_test(s, "request redeem", test_request_redeem);
 	CU_add_test(s, "request session", test_request_session);
 	CU_add_test(s, "request canonical addresses", test_request_canonical);
 	CU_add_test(s, "request rejects malformed", test_request_reject);
