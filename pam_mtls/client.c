@@ -292,28 +292,24 @@ parse_answer(const char *buf, size_t len, struct query_record *rec,
 	return MTLS_ST_OK;
 }
 
-enum mtls_status
-mtls_lookup(const struct mtls_opts *o, const struct candidate *c,
+/* One request, one answer (status line and at most one record). */
+static enum mtls_status
+ask(const struct mtls_opts *o, const struct query_request *req,
     uint64_t deadline, struct query_record *rec, char *why, size_t whysize)
 {
-	struct query_request req;
 	char line[QUERY_REQUEST_MAX + 1], *answer;
 	enum mtls_status st;
 	size_t len;
 	int fd = -1, n;
 
 	query_record_init(rec);
-	memset(&req, 0, sizeof(req));
-	req.verb = QUERY_LOOKUP;
-	memcpy(req.addr, c->local, sizeof(req.addr));
-	memcpy(req.peer, c->peer, sizeof(req.peer));
-	if ((n = query_request_format(&req, line, sizeof(line))) < 0) {
-		snprintf(why, whysize, "cannot form a request for %s %s",
-		    c->local, c->peer);
+	if ((n = query_request_format(req, line, sizeof(line))) < 0) {
+		snprintf(why, whysize, "cannot form the request");
 		return MTLS_ST_ERROR;
 	}
 	if ((answer = malloc(ANSWER_MAX)) == NULL) {
 		snprintf(why, whysize, "out of memory");
+		explicit_bzero(line, sizeof(line));
 		return MTLS_ST_ERROR;
 	}
 	if ((st = connect_daemon(o, deadline, &fd, why, whysize)) !=
@@ -329,8 +325,48 @@ mtls_lookup(const struct mtls_opts *o, const struct candidate *c,
 	}
 	st = parse_answer(answer, len, rec, why, whysize);
 done:
+	/* A REDEEM line carries a ticket: leave no copy behind. */
+	explicit_bzero(line, sizeof(line));
 	if (fd != -1)
 		close(fd);
 	free(answer);
+	return st;
+}
+
+enum mtls_status
+mtls_lookup(const struct mtls_opts *o, const struct candidate *c,
+    uint64_t deadline, struct query_record *rec, char *why, size_t whysize)
+{
+	struct query_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.verb = QUERY_LOOKUP;
+	memcpy(req.addr, c->local, sizeof(req.addr));
+	memcpy(req.peer, c->peer, sizeof(req.peer));
+	return ask(o, &req, deadline, rec, why, whysize);
+}
+
+enum mtls_status
+mtls_redeem(const struct mtls_opts *o, const char *ticket, uint64_t deadline,
+    struct query_record *rec, char *why, size_t whysize)
+{
+	struct query_request req;
+	enum mtls_status st;
+
+	size_t n = strlen(ticket);
+
+	memset(&req, 0, sizeof(req));
+	req.verb = QUERY_REDEEM;
+	/* Not even the shape of a ticket: no need to ask. */
+	if (n < 16 || n >= sizeof(req.ticket) || strspn(ticket,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") != n) {
+		snprintf(why, whysize, "not a ticket");
+		query_record_init(rec);
+		return MTLS_ST_NOT_FOUND;
+	}
+	memcpy(req.ticket, ticket, strlen(ticket) + 1);
+	st = ask(o, &req, deadline, rec, why, whysize);
+	explicit_bzero(req.ticket, sizeof(req.ticket));
 	return st;
 }

@@ -35,7 +35,8 @@
 #define SHOW_MAX	256	/* longest value shown in a log line */
 
 enum arg_id { ARG_SOCKET, ARG_LISTENER, ARG_FD, ARG_SET_USER, ARG_TIMEOUT,
-	ARG_DAEMON_UID, ARG_DEBUG };
+	ARG_DAEMON_UID, ARG_DEBUG, ARG_TICKET, ARG_USE_FIRST_PASS,
+	ARG_TRY_FIRST_PASS };
 
 /* The arguments: exact names; "name=value" when has_value. */
 static const struct {
@@ -50,6 +51,9 @@ static const struct {
 	{ "timeout",	ARG_TIMEOUT,	true },
 	{ "daemon_uid",	ARG_DAEMON_UID,	true },
 	{ "debug",	ARG_DEBUG,	false },
+	{ "ticket",	ARG_TICKET,	false },
+	{ "use_first_pass", ARG_USE_FIRST_PASS, false },
+	{ "try_first_pass", ARG_TRY_FIRST_PASS, false },
 };
 
 #define NARGS	(sizeof(args_table) / sizeof(args_table[0]))
@@ -162,7 +166,23 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv,
 		case ARG_DEBUG:
 			o->debug = true;
 			break;
+		case ARG_TICKET:
+			o->ticket = true;
+			break;
+		case ARG_USE_FIRST_PASS:
+			o->use_first_pass = true;
+			break;
+		case ARG_TRY_FIRST_PASS:
+			o->try_first_pass = true;
+			break;
 		}
+	}
+	/* The pass options only mean something for tickets, and not both. */
+	if ((o->use_first_pass || o->try_first_pass) &&
+	    (!o->ticket || (o->use_first_pass && o->try_first_pass))) {
+		pam_syslog(pamh, LOG_ERR, "use_first_pass and try_first_pass "
+		    "need ticket, and exclude each other: failing closed");
+		return -1;
 	}
 	return 0;
 bad:
@@ -407,6 +427,108 @@ decide(pam_handle_t *pamh, const struct mtls_opts *o, const char *stage)
 	return rc;
 }
 
+/*
+ * The ticket: PAM_AUTHTOK (use_first_pass, try_first_pass), else asked for
+ * with echo off.  Returns PAM_SUCCESS with *ticket (free with
+ * free_secret), or a failure code.
+ */
+static int
+get_ticket(pam_handle_t *pamh, const struct mtls_opts *o, char **ticket)
+{
+	const void *item = NULL;
+	char *resp = NULL;
+	int rc;
+
+	*ticket = NULL;
+	if (o->use_first_pass || o->try_first_pass) {
+		if (pam_get_item(pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS &&
+		    item != NULL && *(const char *)item != '\0') {
+			if ((*ticket = strdup(item)) == NULL)
+				return PAM_BUF_ERR;
+			return PAM_SUCCESS;
+		}
+		if (o->use_first_pass) {
+			pam_syslog(pamh, LOG_NOTICE, "auth: use_first_pass but "
+			    "no earlier module set a ticket");
+			return PAM_AUTH_ERR;
+		}
+	}
+	rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "mTLS ticket: ");
+	if (rc != PAM_SUCCESS || resp == NULL) {
+		free(resp);
+		return rc == PAM_SUCCESS ? PAM_AUTH_ERR : rc;
+	}
+	*ticket = resp;
+	return PAM_SUCCESS;
+}
+
+static void
+free_secret(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/*
+ * ticket: the user proves the certificate with a one-time ticket it got
+ * from mtlsd's responder; mtlsd uses the ticket up and says whose it was.
+ */
+static int
+decide_ticket(pam_handle_t *pamh, const struct mtls_opts *o)
+{
+	struct found f;
+	const char *user = NULL;
+	char *ticket = NULL, why[WHY_MAX], id[40];
+	enum mtls_status st;
+	int rc;
+
+	if ((rc = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS ||
+	    user == NULL || *user == '\0') {
+		pam_syslog(pamh, LOG_NOTICE, "auth: no user name");
+		return rc == PAM_SUCCESS ? PAM_AUTH_ERR : rc;
+	}
+	if ((rc = get_ticket(pamh, o, &ticket)) != PAM_SUCCESS)
+		return rc;
+	memset(&f, 0, sizeof(f));
+	why[0] = '\0';
+	st = mtls_redeem(o, ticket, mtls_now_ms() + (uint64_t)o->timeout_ms,
+	    &f.rec, why, sizeof(why));
+	free_secret(ticket);
+	if (st == MTLS_ST_NOT_FOUND) {
+		pam_syslog(pamh, LOG_NOTICE, "auth denied: ticket unknown, "
+		    "used or expired: user=\"%s\"", user);
+		return PAM_AUTH_ERR;
+	}
+	if (st != MTLS_ST_OK) {
+		pam_syslog(pamh, LOG_ERR, "auth: mtlsd unavailable: %s", why);
+		return status_to_pam(st);
+	}
+	show(query_record_get(&f.rec, "ticket_id", 0), id, sizeof(id));
+	if (cert_expired(&f)) {
+		log_decision(pamh, LOG_NOTICE, "auth", user, &f,
+		    "denied (ticket): certificate expired");
+		rc = PAM_AUTH_ERR;
+	} else if (has_account(&f, user)) {
+		log_decision(pamh, LOG_NOTICE, "auth", user, &f,
+		    "granted (ticket)");
+		rc = PAM_SUCCESS;
+	} else if (!user_exists(user)) {
+		log_decision(pamh, LOG_NOTICE, "auth", user, &f,
+		    "denied (ticket): no such user");
+		rc = PAM_USER_UNKNOWN;
+	} else {
+		log_decision(pamh, LOG_NOTICE, "auth", user, &f,
+		    "denied (ticket): certificate maps to other accounts");
+		rc = PAM_AUTH_ERR;
+	}
+	if (o->debug)
+		pam_syslog(pamh, LOG_DEBUG, "auth: ticket %s used up", id);
+	query_record_free(&f.rec);
+	return rc;
+}
+
 static void
 cleanup_auth(pam_handle_t *pamh, void *data, int error_status)
 {
@@ -425,7 +547,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	(void)flags;
 	if (parse_args(pamh, argc, argv, &o) != 0)
 		return PAM_SERVICE_ERR;
-	rc = decide(pamh, &o, "auth");
+	rc = o.ticket ? decide_ticket(pamh, &o) : decide(pamh, &o, "auth");
 	/* Remember it for setcred; failing to remember fails auth. */
 	if ((keep = malloc(sizeof(*keep))) == NULL)
 		return PAM_BUF_ERR;
@@ -452,6 +574,8 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if (pam_get_data(pamh, DATA_AUTH, &data) == PAM_SUCCESS &&
 	    data != NULL)
 		rc = *(const int *)data;
+	else if (o.ticket)
+		rc = PAM_SUCCESS;	/* a ticket works once: auth decided */
 	else
 		rc = decide(pamh, &o, "setcred");	/* auth ran elsewhere */
 	return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_CRED_ERR;

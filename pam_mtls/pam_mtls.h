@@ -36,6 +36,9 @@ struct mtls_opts {
 	int		 timeout_ms;	/* timeout=MS, whole exchange */
 	uid_t		 daemon_uid;	/* daemon_uid=UID, besides root */
 	bool		 debug;
+	bool		 ticket;	/* ticket: redeem a one-time ticket */
+	bool		 use_first_pass; /* the ticket is PAM_AUTHTOK */
+	bool		 try_first_pass; /* PAM_AUTHTOK, else prompt */
 };
 
 /* One connected stream socket of this process that may be an mtlsd one. */
@@ -66,6 +69,14 @@ enum mtls_status {
 enum mtls_status mtls_lookup(const struct mtls_opts *o,
 		    const struct candidate *c, uint64_t deadline,
 		    struct query_record *rec, char *why, size_t whysize);
+/*
+ * Use a one-time ticket up (MTLS/1 REDEEM): MTLS_ST_OK with the record of
+ * the client that asked for it, MTLS_ST_NOT_FOUND when unknown, used,
+ * expired or malformed.
+ */
+enum mtls_status mtls_redeem(const struct mtls_opts *o, const char *ticket,
+		    uint64_t deadline, struct query_record *rec, char *why,
+		    size_t whysize);
 uint64_t	 mtls_now_ms(void);
 
 /* conn.c */

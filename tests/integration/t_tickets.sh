@@ -2,7 +2,7 @@
 # t_tickets.sh: one-time tickets from the responder (POST /ticket) and
 # their redemption through the query socket (MTLS/1 REDEEM): once only,
 # never after ticket_ttl, never a forged or truncated one, and no ticket
-# ever in the log.  (pam_mtls's side of tickets comes with its own tests.)
+# ever in the log; and pam_mtls's ticket option redeeming them.
 # shellcheck source=tests/integration/lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 require_built
@@ -122,6 +122,77 @@ if [ "$leaked" = no ] && grep -q 'event=ticket result=issued .*ticket_id=' \
 	pass never_logged
 else
 	fail never_logged "a ticket appears in $MTLSD_LOG, or no ticket_id lines"
+fi
+
+# pam_mtls's ticket option, through pamtester under pam_wrapper: the
+# module prompts "mTLS ticket: " and mtlsd uses the ticket up.
+SVC=$RUNDIR/pam.d
+mkdir -p "$SVC"
+duid=
+[ "$(id -u)" -ne 0 ] && duid="daemon_uid=$(id -u)"
+MOD=$MTLS_TOP/pam_mtls/pam_mtls.so
+echo "auth required $MOD ticket socket=$QUERY_SOCK $duid" >"$SVC/mtls-ticket"
+echo "auth required $MOD ticket use_first_pass socket=$QUERY_SOCK $duid" \
+    >"$SVC/mtls-ticket-ufp"
+echo "auth required $MOD use_first_pass socket=$QUERY_SOCK $duid" \
+    >"$SVC/mtls-badargs"
+# pam USER SERVICE (ticket on stdin): pamtester's last line
+pam() {
+	PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$SVC \
+	    LD_PRELOAD=$(ldconfig -p | awk '/libpam_wrapper\.so/ { print $NF; exit }') \
+	    timeout 20 pamtester "$2" "$1" authenticate 2>&1 | tail -n 1
+}
+if command -v pamtester >/dev/null 2>&1; then
+	T=$(ticket alice)
+	r1=$(printf '%s\n' "$T" | pam nobody mtls-ticket)
+	r2=$(printf '%s\n' "$T" | pam nobody mtls-ticket)
+	case $r1 in
+	*"successfully authenticated"*) pass pam_ticket_success ;;
+	*) fail pam_ticket_success "pamtester: $r1" ;;
+	esac
+	case $r2 in
+	*"successfully authenticated"*) fail pam_ticket_single_use "$r2" ;;
+	*"Authentication failure"*) pass pam_ticket_single_use ;;
+	*) fail pam_ticket_single_use "pamtester: $r2" ;;
+	esac
+	T=$(ticket alice)
+	r=$(printf '%s\n' "$T" | pam daemon mtls-ticket)
+	case $r in
+	*"successfully authenticated"*) fail pam_ticket_other_user "$r" ;;
+	*"Authentication failure"*) pass pam_ticket_other_user ;;
+	*) fail pam_ticket_other_user "pamtester: $r" ;;
+	esac
+	r=$(printf '%s\n' "${T:0:42}x" | pam nobody mtls-ticket)
+	r3=$(printf '%s\n' "not a ticket!" | pam nobody mtls-ticket)
+	case "$r|$r3" in
+	*"successfully authenticated"*) fail pam_ticket_forged "$r / $r3" ;;
+	*"Authentication failure"*"|"*"Authentication failure"*)
+		pass pam_ticket_forged ;;
+	*) fail pam_ticket_forged "pamtester: $r / $r3" ;;
+	esac
+	r=$(printf '%s\n' "$T" | pam nobody mtls-ticket-ufp)
+	case $r in
+	*"successfully authenticated"*) fail pam_use_first_pass_without_token "$r" ;;
+	*"Authentication failure"*) pass pam_use_first_pass_without_token ;;
+	*) fail pam_use_first_pass_without_token "pamtester: $r" ;;
+	esac
+	r=$(printf '%s\n' "$T" | pam nobody mtls-badargs)
+	case $r in
+	*"successfully authenticated"*) fail pam_pass_option_needs_ticket "$r" ;;
+	*"error"*|*"Error"*|*"failure"*) pass pam_pass_option_needs_ticket ;;
+	*) fail pam_pass_option_needs_ticket "pamtester: $r" ;;
+	esac
+	if grep -qF -- "$T" "$MTLSD_LOG"; then
+		fail pam_ticket_never_logged "the ticket appears in $MTLSD_LOG"
+	else
+		pass pam_ticket_never_logged
+	fi
+else
+	for n in pam_ticket_success pam_ticket_single_use pam_ticket_other_user \
+	    pam_ticket_forged pam_use_first_pass_without_token \
+	    pam_pass_option_needs_ticket pam_ticket_never_logged; do
+		skip "$n" "pamtester not installed"
+	done
 fi
 
 check_stop stop
