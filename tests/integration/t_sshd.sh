@@ -15,12 +15,21 @@
 #     the PAM environment, sshd passes that on);
 #   - bob's certificate logs in as mtlstest-bob, but not as mtlstest-alice;
 #   - a connection straight to sshd's port, not through mtlsd, is denied;
+#   - one-time tickets: a second sshd (symlink mtlstest-sshd-ticket, its
+#     own port, /etc/pam.d/mtlstest-sshd-ticket with "pam_mtls.so ticket")
+#     is reached directly, not through mtlsd.  alice gets a ticket with
+#     "curl -X POST https://.../ticket" from a responder listener of the
+#     same mtlsd, and ssh answers the "mTLS ticket: " prompt with it
+#     through an SSH_ASKPASS script: "id -un" prints mtlstest-alice; the
+#     same ticket again is denied, a ticket of alice's is denied for
+#     mtlstest-bob, and no ticket appears in mtlsd's, sshd's or syslog's
+#     log;
 #   - with mtlsd stopped, there is no way in through the proxy, and a
 #     direct connection is still denied (the daemon is down: fail closed).
 #
 # Needs root (it creates two users, writes /etc/pam.d/mtlstest-sshd and
-# runs sshd); skipped otherwise.  Everything it adds to the system is
-# removed on exit, also after a failure: the users, the PAM service file,
+# /etc/pam.d/mtlstest-sshd-ticket and runs two sshd); skipped otherwise.  Everything it adds to the system is
+# removed on exit, also after a failure: the users, the PAM service files,
 # /run/sshd when it made it, and /dev/log when it made it (when no syslog
 # daemon listens there, the test runs a small one that copies what
 # pam_mtls.so and sshd's PAM code log to $LOGDIR/syslog.log).
@@ -28,8 +37,9 @@
 . "$(dirname "$0")/lib.sh"
 
 CASES=(alice_logs_in alice_session_env bob_logs_in_as_bob
-    bob_denied_as_alice direct_denied mtlsd_stops down_proxy_denied
-    down_direct_denied)
+    bob_denied_as_alice direct_denied ticket_issued ticket_logs_in
+    ticket_reuse_denied ticket_other_user_denied ticket_not_logged
+    mtlsd_stops down_proxy_denied down_direct_denied)
 
 if [ "$(id -u)" -ne 0 ]; then
 	for c in "${CASES[@]}"; do
@@ -45,7 +55,7 @@ if [ ! -f "$PAM_MODULE" ]; then
 	fail build "$PAM_MODULE not built (make pam_mtls/pam_mtls.so)"
 	finish
 fi
-for tool in "$SSHD_BIN" ssh ssh-keygen openssl useradd userdel setsid; do
+for tool in "$SSHD_BIN" ssh ssh-keygen openssl useradd userdel setsid curl; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		for c in "${CASES[@]}"; do
 			skip "$c" "$tool not installed (packaging/deps.sh)"
@@ -58,6 +68,8 @@ U_ALICE=mtlstest-alice
 U_BOB=mtlstest-bob
 SERVICE=mtlstest-sshd
 PAM_FILE=/etc/pam.d/$SERVICE
+T_SERVICE=mtlstest-sshd-ticket
+T_PAM_FILE=/etc/pam.d/$T_SERVICE
 MARK="mtls-pam test user (tests/integration/t_sshd.sh)"
 ALICE_SUBJECT=$(cat "$PKI/alice.subject")
 BOB_SUBJECT=$(cat "$PKI/bob.subject")
@@ -65,10 +77,13 @@ BOB_SUBJECT=$(cat "$PKI/bob.subject")
 SSHD_PID=
 SSHD_LOG=$LOGDIR/sshd.log
 SSHD_MARK=0
+T_SSHD_PID=
+T_SSHD_LOG=$LOGDIR/sshd-ticket.log
 SYSLOG_PID=
 SYSLOG_LOG=$LOGDIR/syslog.log
 MADE_USERS=()
 MADE_PAM=no
+MADE_T_PAM=no
 MADE_RUNSSHD=no
 MADE_DEVLOG=no
 
@@ -81,6 +96,8 @@ sshd_cleanup() {
 	local u i
 	stop_pid "$SSHD_PID"
 	SSHD_PID=
+	stop_pid "$T_SSHD_PID"
+	T_SSHD_PID=
 	for u in "${MADE_USERS[@]}"; do
 		for ((i = 0; i < 10; i++)); do
 			userdel "$u" 2>/dev/null && break
@@ -96,6 +113,10 @@ sshd_cleanup() {
 	if [ "$MADE_PAM" = yes ]; then
 		rm -f "$PAM_FILE"
 		MADE_PAM=no
+	fi
+	if [ "$MADE_T_PAM" = yes ]; then
+		rm -f "$T_PAM_FILE"
+		MADE_T_PAM=no
 	fi
 	if [ "$MADE_RUNSSHD" = yes ]; then
 		rmdir /run/sshd 2>/dev/null
@@ -207,14 +228,18 @@ pam_lines() {
 	[ -f "$SYSLOG_LOG" ] && grep -a 'pam_mtls' "$SYSLOG_LOG" | tail -n 4
 }
 
+# start_sshd LINK PORT LOG: sshd run as LINK (its PAM service) on
+# 127.0.0.1:PORT, logging to LOG; its pid in STARTED_PID.
 start_sshd() {
-	local conf=$RUNDIR/sshd_config out i
+	local link=$1 port=$2 log=$3 name out i
+	name=$(basename "$link")
+	local conf=$RUNDIR/sshd_config-$name
 	cat >"$conf" <<EOF
 # written by tests/integration/t_sshd.sh
 ListenAddress 127.0.0.1
-Port $SSHD_PORT
+Port $port
 HostKey $RUNDIR/ssh_host_ed25519_key
-PidFile $RUNDIR/sshd.pid
+PidFile $RUNDIR/$name.pid
 UsePAM yes
 KbdInteractiveAuthentication yes
 PasswordAuthentication no
@@ -236,21 +261,21 @@ MaxAuthTries 3
 LoginGraceTime 30
 LogLevel DEBUG1
 EOF
-	cp "$conf" "$LOGDIR/sshd_config"
-	if ! out=$("$SSHD_LINK" -t -f "$conf" 2>&1); then
+	cp "$conf" "$LOGDIR/sshd_config-$name"
+	if ! out=$("$link" -t -f "$conf" 2>&1); then
 		abort_all "sshd -t -f $conf failed: $out"
 	fi
-	: >"$SSHD_LOG"
-	"$SSHD_LINK" -D -e -f "$conf" >>"$SSHD_LOG" 2>&1 &
-	SSHD_PID=$!
-	track_pid "$SSHD_PID"
+	: >"$log"
+	"$link" -D -e -f "$conf" >>"$log" 2>&1 &
+	STARTED_PID=$!
+	track_pid "$STARTED_PID"
 	for ((i = 0; i < 100; i++)); do
-		grep -q "Server listening on 127.0.0.1 port $SSHD_PORT" \
-		    "$SSHD_LOG" && return 0
-		alive "$SSHD_PID" || break
+		grep -q "Server listening on 127.0.0.1 port $port" \
+		    "$log" && return 0
+		alive "$STARTED_PID" || break
 		sleep 0.1
 	done
-	abort_all "sshd did not start listening: $(tail -n 5 "$SSHD_LOG")"
+	abort_all "$name did not start listening: $(tail -n 5 "$log")"
 }
 
 # ---------------------------------------------------------------- client
@@ -284,6 +309,56 @@ ssh_login() {
 	SSH_RC=$?
 	printf 'ssh %s (%s as %s%s) -> %s\n' "$name" "$cert" "$user" \
 	    "${direct:+, direct}" "$SSH_RC"
+	sed 's/^/  out: /' "$SSH_OUT"
+	sed 's/^/  err: /' "$SSH_ERR"
+}
+
+# get_ticket NAME CERT: POST /ticket to the responder with the PKI's
+# certificate CERT; the ticket in TICKET (empty on failure), curl's
+# status in CURL_RC, the HTTP status in CURL_CODE.  Bounded by 10 s.
+# The ticket itself is never printed.
+get_ticket() {
+	local name=$1 cert=$2 body=$RUNDIR/ticket-$1.body
+	CURL_CODE=$(curl -sS --max-time 10 -o "$body" -w '%{http_code}' \
+	    --cacert "$PKI/ca.crt" --cert "$PKI/$cert.crt" --key "$PKI/$cert.key" \
+	    --resolve "localhost:$P_RESP:127.0.0.1" \
+	    -X POST "https://localhost:$P_RESP/ticket" 2>"$LOGDIR/curl-$name.err")
+	CURL_RC=$?
+	TICKET=$(tr -d '\r\n' <"$body")
+	[ "$CURL_RC" -eq 0 ] && [ "$CURL_CODE" = 200 ] || TICKET=
+	printf 'POST /ticket %s (%s) -> curl %s, HTTP %s, %s characters\n' \
+	    "$name" "$cert" "$CURL_RC" "$CURL_CODE" "${#TICKET}"
+}
+
+# ssh_ticket NAME USER TICKET: ssh straight to the ticket sshd as USER,
+# keyboard-interactive, answering its prompt through an SSH_ASKPASS script
+# that prints TICKET (and records the prompt it was asked in
+# $LOGDIR/askpass-NAME.prompt).  Runs "id -un".  No terminal (setsid),
+# stdin from /dev/null, bounded by 20 s; output as ssh_login's.
+ssh_ticket() {
+	local name=$1 user=$2 ticket=$3 askpass=$RUNDIR/askpass-$1
+	SSH_OUT=$LOGDIR/ssh-$name.out
+	SSH_ERR=$LOGDIR/ssh-$name.err
+	printf '%s\n' "$ticket" >"$RUNDIR/ticket-$name"
+	cat >"$askpass" <<EOF
+#!/bin/sh
+printf '%s\n' "\$*" >>"$LOGDIR/askpass-$name.prompt"
+cat "$RUNDIR/ticket-$name"
+EOF
+	chmod 0700 "$askpass"
+	timeout -k 5 20 env SSH_ASKPASS="$askpass" SSH_ASKPASS_REQUIRE=force \
+	    DISPLAY=:0 setsid -w ssh -F /dev/null \
+	    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	    -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR \
+	    -o PreferredAuthentications=keyboard-interactive \
+	    -o KbdInteractiveAuthentication=yes -o BatchMode=no \
+	    -o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \
+	    -p "$T_SSHD_PORT" "$user@127.0.0.1" 'id -un' \
+	    </dev/null >"$SSH_OUT" 2>"$SSH_ERR"
+	SSH_RC=$?
+	printf 'ssh %s (ticket, as %s, direct to the ticket sshd) -> %s; askpass asked: %s\n' \
+	    "$name" "$user" "$SSH_RC" \
+	    "$(tr '\n' '|' <"$LOGDIR/askpass-$name.prompt" 2>/dev/null)"
 	sed 's/^/  out: /' "$SSH_OUT"
 	sed 's/^/  err: /' "$SSH_ERR"
 }
@@ -322,6 +397,8 @@ expect_denied() {
 
 P_SSH=$(free_port)
 SSHD_PORT=$(free_port)
+T_SSHD_PORT=$(free_port)
+P_RESP=$(free_port)
 
 start_syslog
 make_user "$U_ALICE"
@@ -347,11 +424,26 @@ session  required  pam_env.so
 EOF
 cp "$PAM_FILE" "$LOGDIR/pam.d-$SERVICE"
 
+if [ -e "$T_PAM_FILE" ] && ! grep -q 't_sshd.sh' "$T_PAM_FILE"; then
+	abort_all "$T_PAM_FILE exists and is not ours; not touching it"
+fi
+MADE_T_PAM=yes
+cat >"$T_PAM_FILE" <<EOF || abort_all "cannot write $T_PAM_FILE"
+# $T_PAM_FILE: written by tests/integration/t_sshd.sh, removed when it ends.
+# The only way in is a one-time ticket from mtlsd's responder.
+auth     required  $PAM_MODULE ticket socket=$QUERY_SOCK
+account  required  pam_permit.so
+session  required  pam_env.so
+EOF
+cp "$T_PAM_FILE" "$LOGDIR/pam.d-$T_SERVICE"
+
 # sshd names its PAM service after the name it was run under (__progname),
 # and re-executes itself by that absolute path for every connection.
 mkdir "$RUNDIR/bin"
 SSHD_LINK=$RUNDIR/bin/$SERVICE
 ln -s "$SSHD_BIN" "$SSHD_LINK"
+T_SSHD_LINK=$RUNDIR/bin/$T_SERVICE
+ln -s "$SSHD_BIN" "$T_SSHD_LINK"
 ssh-keygen -q -t ed25519 -N '' -C t_sshd -f "$RUNDIR/ssh_host_ed25519_key" ||
     abort_all "ssh-keygen failed"
 
@@ -362,10 +454,14 @@ add_mapping sshusers '{ name = "alice"; field = "subject.CN"; equals = "alice";
       account = "mtlstest-bob"; }'
 add_listener ssh "127.0.0.1:$P_SSH" "127.0.0.1:$SSHD_PORT" \
     mapping='"sshusers"'
+add_responder tickets "127.0.0.1:$P_RESP" mapping='"sshusers"'
 write_conf "$LOGDIR/mtlsd.conf"
 start_mtlsd "$LOGDIR/mtlsd.conf" ||
     abort_all "mtlsd did not start: $(tail -n 3 "$MTLSD_LOG" 2>/dev/null)"
-start_sshd
+start_sshd "$SSHD_LINK" "$SSHD_PORT" "$SSHD_LOG"
+SSHD_PID=$STARTED_PID
+start_sshd "$T_SSHD_LINK" "$T_SSHD_PORT" "$T_SSHD_LOG"
+T_SSHD_PID=$STARTED_PID
 
 # ------------------------------------------------------------------ cases
 
@@ -414,6 +510,59 @@ sshd_mark
 log_mark
 ssh_login direct alice "$U_ALICE" direct
 expect_denied direct_denied "$U_ALICE"
+
+# --- one-time tickets, at the second sshd (its log is SSHD_LOG for these)
+MAIN_SSHD_LOG=$SSHD_LOG
+SSHD_LOG=$T_SSHD_LOG
+TICKETS=()
+get_ticket alice1 alice
+if [ -n "$TICKET" ]; then
+	TICKETS+=("$TICKET")
+	pass ticket_issued
+else
+	fail ticket_issued "want HTTP 200 and a ticket: curl $CURL_RC, HTTP $CURL_CODE, $(tail -n 2 "$LOGDIR/curl-alice1.err")"
+fi
+
+sshd_mark
+log_mark
+ssh_ticket ticket-alice "$U_ALICE" "$TICKET"
+if [ -n "$TICKET" ] && [ "$SSH_RC" -eq 0 ] &&
+    [ "$(sed -n 1p "$SSH_OUT")" = "$U_ALICE" ]; then
+	pass ticket_logs_in
+else
+	fail ticket_logs_in "want exit 0 and id -un = $U_ALICE: $(why_login)"
+fi
+
+sshd_mark
+log_mark
+ssh_ticket ticket-again "$U_ALICE" "$TICKET"
+expect_denied ticket_reuse_denied "$U_ALICE"
+
+get_ticket alice2 alice
+[ -n "$TICKET" ] && TICKETS+=("$TICKET")
+sshd_mark
+log_mark
+if [ -n "$TICKET" ]; then
+	ssh_ticket ticket-bob "$U_BOB" "$TICKET"
+	expect_denied ticket_other_user_denied "$U_BOB"
+else
+	fail ticket_other_user_denied "no second ticket: curl $CURL_RC, HTTP $CURL_CODE"
+fi
+
+leaked=
+for t in "${TICKETS[@]}"; do
+	for f in "$MTLSD_LOG" "$T_SSHD_LOG" "$MAIN_SSHD_LOG" "$SYSLOG_LOG"; do
+		[ -f "$f" ] && grep -qF -- "$t" "$f" && leaked="$leaked $f"
+	done
+done
+if [ "${#TICKETS[@]}" -eq 0 ]; then
+	fail ticket_not_logged "no ticket was issued to look for"
+elif [ -n "$leaked" ]; then
+	fail ticket_not_logged "a ticket appears in:$leaked"
+else
+	pass ticket_not_logged
+fi
+SSHD_LOG=$MAIN_SSHD_LOG
 
 # --- mtlsd stopped
 check_stop mtlsd_stops
