@@ -825,12 +825,6 @@ tls_conn_issuer_sha256(const struct tls_conn *c)
 	return c->have_issuer ? c->issuer_sha256 : NULL;
 }
 
-size_t
-tls_ctx_anchor_count(const struct tls_ctx *t)
-{
-	return x509_anchors_count(t->anchors);
-}
-
 const char *
 tls_conn_version(struct tls_conn *c)
 {

@@ -92,8 +92,6 @@ int		 tls_ctx_revoked(struct tls_ctx *t, const unsigned char *der,
 const char	*tls_conn_crl_warning(const struct tls_conn *c);
 /* SHA-256 of the certificate that issued the leaf (for issuer pins). */
 const unsigned char *tls_conn_issuer_sha256(const struct tls_conn *c);
-/* How many trust anchors client_ca holds (mtlsd -t warns about pins). */
-size_t		 tls_ctx_anchor_count(const struct tls_ctx *t);
 /* OCSP answers, as tls_ocsp_check gives them. */
 enum tls_ocsp { TLS_OCSP_GOOD, TLS_OCSP_REVOKED, TLS_OCSP_UNKNOWN,
 	TLS_OCSP_UNAVAILABLE };
