@@ -4,6 +4,10 @@
 #   make check      install missing deps, build, run unit + integration tests
 #   make demo       install missing deps, build, run the loopback demo
 #   make asan check build with AddressSanitizer and UBSan, then test
+#   make bench      measure mtlsd against stunnel, haproxy and nginx
+#                   (tests/bench/RESULTS.md)
+#   make WOLFSSL=tuned  link against wolfSSL rebuilt from the distribution's
+#                   source with its assembly (packaging/wolfssl-tuned.sh)
 #   make clean
 
 PREFIX	?= /usr/local
@@ -27,9 +31,28 @@ CFLAGS	:= $(filter-out -D_FORTIFY_SOURCE=2 -O2,$(CFLAGS)) -O1 \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
+# WOLFSSL=system (default) links the distribution's shared libwolfssl.
+# WOLFSSL=tuned links a static wolfSSL built from the distribution's own
+# source package with x86-64 assembly, AES-NI and SP math, into
+# WOLFSSL_PREFIX; the distribution build leaves all of that off.
+WOLFSSL	?= system
+WOLFSSL_PREFIX ?= $(CURDIR)/build/wolfssl-tuned
+ifeq ($(WOLFSSL),tuned)
+WOLFSSL_PC  := $(WOLFSSL_PREFIX)/lib/pkgconfig/wolfssl.pc
+PKG_CONFIG  := PKG_CONFIG_PATH=$(WOLFSSL_PREFIX)/lib/pkgconfig $(PKG_CONFIG)
+WOLFSSL_STATIC := --static
+else ifeq ($(WOLFSSL),system)
+WOLFSSL_PC  :=
+WOLFSSL_STATIC :=
+else
+$(error WOLFSSL must be "system" or "tuned", not "$(WOLFSSL)")
+endif
+
 # Only resolve pkg-config flags when building (deps may not be installed yet).
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+DEP_LIBS   = $(shell $(PKG_CONFIG) $(WOLFSSL_STATIC) --libs wolfssl 2>/dev/null) \
+	     $(shell $(PKG_CONFIG) --libs libconfig 2>/dev/null)
+WOLFSSL_LIBS = $(shell $(PKG_CONFIG) $(WOLFSSL_STATIC) --libs wolfssl 2>/dev/null)
 CUNIT_LIBS = $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null)
 PAMTEST_LIBS = $(shell $(PKG_CONFIG) --libs libpamtest 2>/dev/null)
 
@@ -51,8 +74,24 @@ PAM_SRC    := $(wildcard pam_mtls/*.c) common/query.c common/netaddr.c \
 PAM_OBJ    := $(PAM_SRC:.c=.pic.o)
 PAM_MODULE := pam_mtls/pam_mtls.so
 
-.PHONY: all check demo deps asan clean install
+.PHONY: all check demo deps deps-bench asan bench bench-progs clean install \
+	FORCE
 all: $(BINS) $(PAM_MODULE)
+
+# Objects built against one wolfSSL must not be linked with the other (the
+# headers' options differ): the variant in use is kept in a file that
+# changes only when WOLFSSL changes, and every object depends on it.
+WOLFSSL_STAMP := build/wolfssl-variant
+$(WOLFSSL_STAMP): FORCE
+	@mkdir -p build
+	@echo "$(WOLFSSL) $(if $(WOLFSSL_PC),$(WOLFSSL_PREFIX))" | cmp -s - $@ || \
+	    echo "$(WOLFSSL) $(if $(WOLFSSL_PC),$(WOLFSSL_PREFIX))" >$@
+FORCE:
+
+ifneq ($(WOLFSSL_PC),)
+$(WOLFSSL_PC):
+	packaging/wolfssl-tuned.sh $(WOLFSSL_PREFIX)
+endif
 
 asan:
 	@:
@@ -60,7 +99,8 @@ asan:
 deps:
 	@packaging/deps.sh --check >/dev/null 2>&1 || packaging/deps.sh
 
-%.o: %.c $(wildcard common/*.h mtlsd/*.h tests/unit/*.h)
+%.o: %.c $(wildcard common/*.h mtlsd/*.h tests/unit/*.h) $(WOLFSSL_STAMP) \
+    $(WOLFSSL_PC)
 	$(CC) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
 
 %.pic.o: %.c $(wildcard common/*.h pam_mtls/*.h)
@@ -97,6 +137,30 @@ demo: deps
 	$(MAKE) $(BINS) $(PAM_MODULE)
 	tests/demo.sh
 
+# The benchmark (tests/bench/README.md): its programs, then both wolfSSL
+# variants of the tree side by side in build/bench/, then the run.
+BENCH_PROGS := tests/bench/loadgen tests/bench/echo tests/bench/cryptobound \
+	       tests/bench/authbench
+bench-progs: $(BENCH_PROGS)
+
+tests/bench/loadgen tests/bench/cryptobound: %: %.o
+	$(CC) $(LDFLAGS) -o $@ $< $(WOLFSSL_LIBS) -lm
+
+tests/bench/echo: tests/bench/echo.o
+	$(CC) $(LDFLAGS) -o $@ $<
+
+tests/bench/authbench: tests/bench/authbench.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(PAMTEST_LIBS) -lpam -lpthread
+
+deps-bench:
+	@packaging/deps.sh --bench --check >/dev/null 2>&1 || \
+	    packaging/deps.sh --bench
+
+bench: deps-bench
+	tests/bench/build-trees.sh
+	BENCH_SYSTEM_DIR=$(CURDIR)/build/bench/system \
+	BENCH_TUNED_DIR=$(CURDIR)/build/bench/tuned tests/bench/run.sh
+
 # PAM modules live in libpam's own directory: /lib/<multiarch>/security on
 # Debian, /usr/lib64/security on Fedora; override with PAM_MODULE_DIR=.
 PAM_MODULE_DIR ?= $(shell $(PKG_CONFIG) --variable=libdir pam 2>/dev/null)/security
@@ -116,4 +180,5 @@ install: $(BINS) $(PAM_MODULE)
 clean:
 	rm -f common/*.o mtlsd/*.o pam_mtls/*.o tests/unit/*.o tests/pam/*.o \
 	    $(LIBCOMMON) $(BINS) $(PAM_MODULE) tests/unit/unit_tests \
-	    tests/pam/test_pam
+	    tests/pam/test_pam tests/bench/*.o $(BENCH_PROGS)
+	rm -rf build/bench build/wolfssl-variant

@@ -96,6 +96,8 @@ conn_free(struct conn *c)
 	c->issuer_der = NULL;
 	buf_free(&c->pp);
 	buf_free(&c->resp);
+	conn_buf_give(c, &c->c2u);
+	conn_buf_give(c, &c->u2c);
 	if (c->ocsp != NULL) {
 		/* Its answer, if it still comes, finds nobody waiting. */
 		atomic_store(&c->ocsp->cancelled, true);
@@ -113,6 +115,54 @@ conn_free(struct conn *c)
 	c->dead = true;
 	c->next = c->w->dead;
 	c->w->dead = c;
+}
+
+int
+conn_buf_take(struct conn *c, unsigned char **bufp)
+{
+	struct worker *w = c->w;
+	void *buf;
+
+	if (*bufp != NULL)
+		return 0;
+	if ((buf = w->buf_pool) != NULL) {
+		memcpy(&w->buf_pool, buf, sizeof(void *));
+		w->buf_pooled--;
+	} else if ((buf = malloc(RELAY_BUF)) == NULL) {
+		return -1;
+	}
+	*bufp = buf;
+	return 0;
+}
+
+void
+conn_buf_give(struct conn *c, unsigned char **bufp)
+{
+	struct worker *w = c->w;
+	void *buf = *bufp;
+
+	if (buf == NULL)
+		return;
+	*bufp = NULL;
+	if (w->buf_pooled >= RELAY_POOL_MAX) {
+		free(buf);
+		return;
+	}
+	memcpy(buf, &w->buf_pool, sizeof(void *));
+	w->buf_pool = buf;
+	w->buf_pooled++;
+}
+
+static void
+worker_pool_free(struct worker *w)
+{
+	void *buf;
+
+	while ((buf = w->buf_pool) != NULL) {
+		memcpy(&w->buf_pool, buf, sizeof(void *));
+		free(buf);
+	}
+	w->buf_pooled = 0;
 }
 
 static void
@@ -353,7 +403,11 @@ conn_pump(struct conn *c)
 
 		/* client -> upstream */
 		if (!c->client_eof && c->c2u_len == 0) {
-			rc = tls_read(c->tls, c->c2u, sizeof(c->c2u));
+			if (conn_buf_take(c, &c->c2u) == -1) {
+				conn_close(c, "no_memory");
+				return -1;
+			}
+			rc = tls_read(c->tls, c->c2u, RELAY_BUF);
 			if (rc > 0) {
 				c->c2u_len = (size_t)rc;
 				c->c2u_off = 0;
@@ -411,7 +465,11 @@ conn_pump(struct conn *c)
 
 		/* upstream -> client */
 		if (!c->upstream_eof && c->u2c_len == 0) {
-			n = recv(c->ufd, c->u2c, sizeof(c->u2c), 0);
+			if (conn_buf_take(c, &c->u2c) == -1) {
+				conn_close(c, "no_memory");
+				return -1;
+			}
+			n = recv(c->ufd, c->u2c, RELAY_BUF, 0);
 			if (n > 0) {
 				c->u2c_len = (size_t)n;
 				progress = true;
@@ -460,6 +518,10 @@ conn_pump(struct conn *c)
 			c->deadline = now_ms() +
 			    (uint64_t)c->l->cfg->idle_timeout * 1000;
 	} while (progress);
+	if (c->c2u_len == 0)
+		conn_buf_give(c, &c->c2u);
+	if (c->u2c_len == 0)
+		conn_buf_give(c, &c->u2c);
 	return 0;
 }
 
@@ -827,6 +889,7 @@ relay_free(struct mtlsd *d)
 		}
 		close(workers[i].ocsp_fd);
 		close(workers[i].epfd);
+		worker_pool_free(&workers[i]);
 		free(workers[i].lsrc);
 	}
 	free(workers);

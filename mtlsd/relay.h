@@ -13,6 +13,7 @@
 #include "mtlsd.h"
 
 #define RELAY_BUF		(16 * 1024)	/* one TLS record */
+#define RELAY_POOL_MAX		64	/* spare buffers a worker keeps */
 #define RELAY_MAX_EVENTS	64
 #define RELAY_ACCEPT_BURST	32
 #define RELAY_TICK_MS		250
@@ -69,8 +70,12 @@ struct conn {
 	bool		 has_issuer;
 	unsigned char	 issuer_sha256[IDENTITY_SHA256_LEN];
 	struct conn	*prev, *next;
-	unsigned char	 c2u[RELAY_BUF];
-	unsigned char	 u2c[RELAY_BUF];
+	/*
+	 * RELAY_BUF bytes each, from the worker's pool, held only while
+	 * bytes wait in them: an idle connection holds none.
+	 */
+	unsigned char	*c2u;
+	unsigned char	*u2c;
 };
 
 struct worker {
@@ -90,6 +95,8 @@ struct worker {
 	struct ev_src	 ocspsrc;
 	pthread_mutex_t	 ocsp_lock;
 	struct ocsp_job	*ocsp_done;		/* answered, not yet taken */
+	void		*buf_pool;		/* spare relay buffers, linked */
+	unsigned	 buf_pooled;
 };
 
 /* relay.c */
@@ -97,6 +104,10 @@ void	 conn_free(struct conn *c);
 void	 conn_close(struct conn *c, const char *reason);
 int	 conn_connect_upstream(struct conn *c);
 void	 conn_update_events(struct conn *c);
+/* Take a RELAY_BUF buffer for *bufp if it has none: 0, or -1 (no memory). */
+int	 conn_buf_take(struct conn *c, unsigned char **bufp);
+/* Give an empty buffer back to the worker's pool. */
+void	 conn_buf_give(struct conn *c, unsigned char **bufp);
 
 /* responder.c */
 int	 responder_pump(struct conn *c);

@@ -408,14 +408,18 @@ responder_pump(struct conn *c)
 			progress = true;
 			continue;
 		}
-		if (c->c2u_len == sizeof(c->c2u)) {
+		if (c->c2u_len == RELAY_BUF) {
 			respond(c, 431, "text/plain", NULL, true, NULL, false);
 			c->c2u_len = 0;
 			progress = true;
 			continue;
 		}
+		if (conn_buf_take(c, &c->c2u) == -1) {
+			conn_close(c, "no_memory");
+			return -1;
+		}
 		rc = tls_read(c->tls, c->c2u + c->c2u_len,
-		    sizeof(c->c2u) - c->c2u_len);
+		    RELAY_BUF - c->c2u_len);
 		if (rc > 0) {
 			/* The first byte of a request starts its clock. */
 			if (c->c2u_len == 0)
@@ -434,5 +438,7 @@ responder_pump(struct conn *c)
 			return -1;
 		}
 	} while (progress);
+	if (c->c2u_len == 0)
+		conn_buf_give(c, &c->c2u);
 	return 0;
 }

@@ -1,12 +1,25 @@
 #!/bin/sh
 # Install the build and test dependencies of mtls-pam.
 #
-#   packaging/deps.sh [--check]
+#   packaging/deps.sh [--bench] [--check]
 #
 # With --check, only report whether everything is present (exit 0) or not (exit 1).
 # Otherwise install what is missing with apt (Debian/Ubuntu) or dnf (Fedora/RHEL).
+# With --bench, also what `make bench` needs: the peers it measures mtlsd
+# against (stunnel, nginx with its stream module; haproxy is already a test
+# dependency) and the tools that rebuild wolfSSL from its source package.
 # Needs root (or sudo) to install.
 set -eu
+
+BENCH=0
+CHECK=0
+for arg in "$@"; do
+	case $arg in
+	--bench) BENCH=1 ;;
+	--check) CHECK=1 ;;
+	*) echo "usage: packaging/deps.sh [--bench] [--check]" >&2; exit 2 ;;
+	esac
+done
 
 # pkg-config modules the build links against.
 PC_MODULES="wolfssl libconfig pam cunit libpamtest"
@@ -19,6 +32,21 @@ python3-cryptography procps iproute2 openssh-client openssh-server valgrind pamt
 DNF_PACKAGES="gcc make pkgconf-pkg-config wolfssl-devel libconfig-devel pam-devel \
 CUnit-devel pam_wrapper libpamtest-devel openssl curl nodejs python3 \
 python3-cryptography procps-ng iproute openssh-clients openssh-server valgrind pamtester mandoc haproxy"
+
+if [ "$BENCH" -eq 1 ]; then
+	APT_PACKAGES="$APT_PACKAGES stunnel4 nginx-light libnginx-mod-stream \
+dpkg-dev autoconf automake libtool"
+	DNF_PACKAGES="$DNF_PACKAGES stunnel nginx nginx-mod-stream \
+dnf-plugins-core rpm cpio autoconf automake libtool"
+fi
+
+# nginx's stream module, wherever the distribution puts it.
+nginx_stream_module() {
+	for dir in /usr/lib/nginx/modules /usr/lib64/nginx/modules; do
+		[ -e "$dir/ngx_stream_module.so" ] && return 0
+	done
+	return 1
+}
 
 # pam_wrapper's preload library, found through the dynamic linker's cache.
 pam_wrapper_lib() {
@@ -36,10 +64,21 @@ missing() {
 	[ -x /usr/sbin/sshd ] || { echo "missing /usr/sbin/sshd (openssh-server)"; return 0; }
 	command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { echo "missing command: haproxy"; return 0; }
 	pam_wrapper_lib >/dev/null || { echo "missing libpam_wrapper.so"; return 0; }
+	if [ "$BENCH" -eq 1 ]; then
+		for tool in stunnel nginx autoreconf libtoolize; do
+			command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
+			    { echo "missing command: $tool"; return 0; }
+		done
+		nginx_stream_module || { echo "missing nginx stream module"; return 0; }
+		if command -v apt-get >/dev/null 2>&1; then
+			command -v dpkg-source >/dev/null 2>&1 ||
+			    { echo "missing command: dpkg-source"; return 0; }
+		fi
+	fi
 	return 1
 }
 
-if [ "${1:-}" = "--check" ]; then
+if [ "$CHECK" -eq 1 ]; then
 	if missing; then exit 1; fi
 	exit 0
 fi
