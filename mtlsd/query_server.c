@@ -159,7 +159,7 @@ query_open(struct mtlsd *d, char *err, size_t errsize)
 	umask(old);
 	if ((geteuid() == 0 && chown(path, 0, d->query_gid) == -1) ||
 	    chmod(path, (mode_t)d->boot->cfg.query_mode) == -1 ||
-	    listen(fd, 128) == -1) {
+	    listen(fd, SOMAXCONN) == -1) {
 		close(fd);
 		goto fail;
 	}

@@ -28,6 +28,8 @@
 
 /* Longest answer we accept to a LOOKUP: one status line, one record. */
 #define ANSWER_MAX	(QUERY_RECORD_MAX + 128)
+/* How long to wait before connecting again when mtlsd's queue is full. */
+#define CONNECT_RETRY_MS 5
 
 uint64_t
 mtls_now_ms(void)
@@ -120,7 +122,7 @@ connect_daemon(const struct mtls_opts *o, uint64_t deadline, int *fdp,
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	enum mtls_status st;
-	int fd, high, err = 0;
+	int fd, high, rc, err = 0;
 
 	if ((st = check_path(o, why, whysize)) != MTLS_ST_OK)
 		return st;
@@ -146,8 +148,23 @@ connect_daemon(const struct mtls_opts *o, uint64_t deadline, int *fdp,
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, o->socket, strlen(o->socket) + 1);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		if (errno != EINPROGRESS && errno != EAGAIN) {
+	/*
+	 * A full listen queue makes a non-blocking connect to a unix socket
+	 * fail with EAGAIN, and unlike TCP nothing is left pending: try
+	 * again, briefly, until the deadline.
+	 */
+	while ((rc = connect(fd, (struct sockaddr *)&sun,
+	    sizeof(sun))) == -1 && errno == EAGAIN) {
+		if (mtls_now_ms() + CONNECT_RETRY_MS >= deadline) {
+			snprintf(why, whysize, "connect to %s: timed out "
+			    "(its listen queue stayed full)", o->socket);
+			close(fd);
+			return MTLS_ST_TIMEOUT;
+		}
+		(void)poll(NULL, 0, CONNECT_RETRY_MS);
+	}
+	if (rc == -1) {
+		if (errno != EINPROGRESS) {
 			snprintf(why, whysize, "cannot connect to %s: %s",
 			    o->socket, strerror(errno));
 			close(fd);

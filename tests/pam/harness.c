@@ -433,13 +433,30 @@ tcp_listen(uint16_t *port)
 uint16_t
 free_port(void)
 {
-	uint16_t port = 0;
+	/*
+	 * The kernel may hand the same free port out twice in a row once
+	 * the first probe is closed; remember what this run was given.
+	 */
+	static uint16_t given[64];
+	static size_t ngiven;		/* ever given; the last 64 kept */
+	uint16_t port;
+	size_t i, n, tries;
 	int fd;
 
-	if ((fd = tcp_listen(&port)) == -1)
-		return 0;
-	close(fd);
-	return port;
+	for (tries = 0; tries < 100; tries++) {
+		port = 0;
+		if ((fd = tcp_listen(&port)) == -1)
+			return 0;
+		close(fd);
+		n = ngiven < 64 ? ngiven : 64;
+		for (i = 0; i < n && given[i] != port; i++)
+			;
+		if (i < n)
+			continue;
+		given[ngiven++ % 64] = port;
+		return port;
+	}
+	return 0;
 }
 
 int
