@@ -335,6 +335,13 @@ parse_name(const struct der_elem *name, struct identity_name *out)
 	}
 	rc = bytes_set(&out->rfc4514, value.data ? value.data : "",
 	    value.len);
+	/*
+	 * Room for IDENTITY_MAX_ATTRS was taken while parsing; a session
+	 * keeps its names for its whole life, so give back what is unused.
+	 */
+	if (rc == 0 && out->count > 0 && out->count < IDENTITY_MAX_ATTRS &&
+	    (a = realloc(out->attrs, out->count * sizeof(*a))) != NULL)
+		out->attrs = a;
 done:
 	if (rdn_text != NULL)
 		for (i = 0; i < nrdn; i++)

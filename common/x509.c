@@ -6,6 +6,7 @@
  * is what every CA in practice produces for its own subject and issuer).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,27 @@ struct anchor {
 	WOLFSSL_EVP_PKEY	*pkey;
 };
 
+/*
+ * Signatures this anchor set has already seen verify.  That the
+ * certificate whose DER hashes to child was signed by the key of the
+ * certificate whose DER hashes to parent can never stop being true, so a
+ * client that comes back (the usual case for logins) costs no public-key
+ * operation here; wolfSSL still verifies its chain in full on every
+ * handshake.  Direct-mapped: a newer pair replaces an older one.
+ */
+#define SIG_MEMO_SLOTS	1024
+
+struct sig_memo {
+	unsigned char	 child[IDENTITY_SHA256_LEN];
+	unsigned char	 parent[IDENTITY_SHA256_LEN];
+	bool		 used;
+};
+
 struct x509_anchors {
 	struct anchor	*a;
 	size_t		 n;
+	pthread_mutex_t	 memo_lock;	/* workers share an anchor set */
+	struct sig_memo	*memo;		/* SIG_MEMO_SLOTS */
 };
 
 /* The issuer and subject Name TLVs of a DER certificate. */
@@ -463,11 +482,15 @@ x509_anchors_load_mem(const char *path, const char *pem, size_t pemlen,
 		}
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
-	    (a->a = calloc((size_t)n, sizeof(*a->a))) == NULL) {
+	    (a->a = calloc((size_t)n, sizeof(*a->a))) == NULL ||
+	    (a->memo = calloc(SIG_MEMO_SLOTS, sizeof(*a->memo))) == NULL) {
+		if (a != NULL)
+			free(a->a);
 		free(a);
 		x509_der_list_free(der, len, (size_t)n);
 		return MTLS_ERR_NOMEM;
 	}
+	pthread_mutex_init(&a->memo_lock, NULL);
 	for (i = 0; i < (size_t)n; i++) {
 		struct anchor *an = &a->a[a->n++];
 
@@ -513,13 +536,117 @@ x509_anchors_free(struct x509_anchors *a)
 		free(a->a[i].der);
 	}
 	free(a->a);
+	if (a->memo != NULL) {
+		pthread_mutex_destroy(&a->memo_lock);
+		free(a->memo);
+	}
 	free(a);
 }
 
-static bool
-signed_by(WOLFSSL_X509 *child, WOLFSSL_EVP_PKEY *pkey)
+/* One certificate a client sent, loaded and hashed only when needed. */
+struct sent_cert {
+	const unsigned char	*der;
+	size_t			 len;
+	unsigned char		 sha256[IDENTITY_SHA256_LEN];
+	bool			 hashed;
+	WOLFSSL_X509		*x509;
+	WOLFSSL_EVP_PKEY	*pkey;
+};
+
+static const unsigned char *
+sent_hash(struct sent_cert *c)
 {
-	return wolfSSL_X509_verify(child, pkey) == WOLFSSL_SUCCESS;
+	if (!c->hashed) {
+		wc_Sha256Hash(c->der, (word32)c->len, c->sha256);
+		c->hashed = true;
+	}
+	return c->sha256;
+}
+
+static WOLFSSL_X509 *
+sent_x509(struct sent_cert *c)
+{
+	if (c->x509 == NULL)
+		c->x509 = wolfSSL_X509_load_certificate_buffer(c->der,
+		    (int)c->len, WOLFSSL_FILETYPE_ASN1);
+	return c->x509;
+}
+
+static WOLFSSL_EVP_PKEY *
+sent_pkey(struct sent_cert *c)
+{
+	if (c->pkey == NULL && sent_x509(c) != NULL)
+		c->pkey = wolfSSL_X509_get_pubkey(c->x509);
+	return c->pkey;
+}
+
+static void
+sent_free(struct sent_cert *c)
+{
+	if (c->pkey != NULL)
+		wolfSSL_EVP_PKEY_free(c->pkey);
+	if (c->x509 != NULL)
+		wolfSSL_X509_free(c->x509);
+	c->pkey = NULL;
+	c->x509 = NULL;
+}
+
+static size_t
+memo_slot(const unsigned char *child, const unsigned char *parent)
+{
+	/* SHA-256 output: any bytes index evenly. */
+	return ((size_t)(child[0] ^ parent[1]) << 8 |
+	    (size_t)(child[2] ^ parent[3])) % SIG_MEMO_SLOTS;
+}
+
+static bool
+memo_has(struct x509_anchors *a, const unsigned char *child,
+    const unsigned char *parent)
+{
+	struct sig_memo *m = &a->memo[memo_slot(child, parent)];
+	bool hit;
+
+	pthread_mutex_lock(&a->memo_lock);
+	hit = m->used &&
+	    memcmp(m->child, child, IDENTITY_SHA256_LEN) == 0 &&
+	    memcmp(m->parent, parent, IDENTITY_SHA256_LEN) == 0;
+	pthread_mutex_unlock(&a->memo_lock);
+	return hit;
+}
+
+static void
+memo_add(struct x509_anchors *a, const unsigned char *child,
+    const unsigned char *parent)
+{
+	struct sig_memo *m = &a->memo[memo_slot(child, parent)];
+
+	pthread_mutex_lock(&a->memo_lock);
+	memcpy(m->child, child, IDENTITY_SHA256_LEN);
+	memcpy(m->parent, parent, IDENTITY_SHA256_LEN);
+	m->used = true;
+	pthread_mutex_unlock(&a->memo_lock);
+}
+
+/*
+ * Was child signed by the key of the certificate whose DER hashes to
+ * parent_sha256?  pkey is that key, or NULL to take it from parent.
+ */
+static bool
+signed_by(struct x509_anchors *a, struct sent_cert *child,
+    const unsigned char *parent_sha256, WOLFSSL_EVP_PKEY *pkey,
+    struct sent_cert *parent)
+{
+	WOLFSSL_X509 *x;
+
+	if (memo_has(a, sent_hash(child), parent_sha256))
+		return true;
+	if (pkey == NULL && (pkey = sent_pkey(parent)) == NULL)
+		return false;
+	if ((x = sent_x509(child)) == NULL ||
+	    wolfSSL_X509_verify(x, pkey) != WOLFSSL_SUCCESS)
+		return false;
+	memo_add(a, child->sha256, parent_sha256);
+	return true;
 }
 
 int
@@ -532,26 +659,28 @@ x509_path(const struct x509_anchors *a, const unsigned char *const *certs,
 }
 
 int
-x509_path_issuer(const struct x509_anchors *a,
+x509_path_issuer(const struct x509_anchors *anchors,
     const unsigned char *const *certs, const size_t *lens, size_t n,
     int max_intermediates, int *intermediates,
     unsigned char issuer_sha256[IDENTITY_SHA256_LEN],
     const unsigned char **issuer_der, size_t *issuer_len)
 {
+	/* Only the memo changes, under its own lock. */
+	struct x509_anchors *a = (struct x509_anchors *)anchors;
+	struct sent_cert sent[X509_MAX_CHAIN];
 	bool used[X509_MAX_CHAIN] = { false };
-	WOLFSSL_X509 *cur = NULL, *cand;
-	WOLFSSL_EVP_PKEY *pkey;
 	struct der issuer, subject;
 	size_t i, curi = 0, found;
 	int depth = 0, rc = MTLS_ERR_NOT_FOUND;
 
 	if (n == 0 || n > X509_MAX_CHAIN)
 		return MTLS_ERR_TOO_LARGE;
+	memset(sent, 0, sizeof(sent));
+	for (i = 0; i < n; i++) {
+		sent[i].der = certs[i];
+		sent[i].len = lens[i];
+	}
 	used[0] = true;
-	cur = wolfSSL_X509_load_certificate_buffer(certs[0], (int)lens[0],
-	    WOLFSSL_FILETYPE_ASN1);
-	if (cur == NULL)
-		return MTLS_ERR_INVALID;
 	for (;;) {
 		if (cert_names(certs[curi], lens[curi], &issuer, NULL) != 0) {
 			rc = MTLS_ERR_INVALID;
@@ -560,7 +689,8 @@ x509_path_issuer(const struct x509_anchors *a,
 		/* A trust anchor ends the path. */
 		for (i = 0; i < a->n; i++) {
 			if (der_same(&a->a[i].subject, &issuer) &&
-			    signed_by(cur, a->a[i].pkey)) {
+			    signed_by(a, &sent[curi], a->a[i].sha256,
+			    a->a[i].pkey, NULL)) {
 				if (curi == 0) {
 					memcpy(issuer_sha256, a->a[i].sha256,
 					    IDENTITY_SHA256_LEN);
@@ -580,26 +710,15 @@ x509_path_issuer(const struct x509_anchors *a,
 			if (used[i] || cert_names(certs[i], lens[i], NULL,
 			    &subject) != 0 || !der_same(&subject, &issuer))
 				continue;
-			cand = wolfSSL_X509_load_certificate_buffer(certs[i],
-			    (int)lens[i], WOLFSSL_FILETYPE_ASN1);
-			if (cand == NULL)
-				continue;
-			pkey = wolfSSL_X509_get_pubkey(cand);
-			if (pkey != NULL && signed_by(cur, pkey))
+			if (signed_by(a, &sent[curi], sent_hash(&sent[i]), NULL,
+			    &sent[i]))
 				found = i;
-			if (pkey != NULL)
-				wolfSSL_EVP_PKEY_free(pkey);
-			if (found == i) {
-				wolfSSL_X509_free(cur);
-				cur = cand;
-			} else
-				wolfSSL_X509_free(cand);
 		}
 		if (found == n)
 			break;		/* MTLS_ERR_NOT_FOUND */
 		if (curi == 0) {
-			wc_Sha256Hash(certs[found], (word32)lens[found],
-			    issuer_sha256);
+			memcpy(issuer_sha256, sent_hash(&sent[found]),
+			    IDENTITY_SHA256_LEN);
 			if (issuer_der != NULL) {
 				*issuer_der = certs[found];
 				*issuer_len = lens[found];
@@ -613,6 +732,7 @@ x509_path_issuer(const struct x509_anchors *a,
 		curi = found;
 	}
 done:
-	wolfSSL_X509_free(cur);
+	for (i = 0; i < n; i++)
+		sent_free(&sent[i]);
 	return rc;
 }

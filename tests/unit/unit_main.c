@@ -46,6 +46,7 @@ main(void)
 	unit_register_query();
 	unit_register_mapping();
 	unit_register_proxyproto();
+	unit_register_x509();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
