@@ -739,6 +739,13 @@ tls_handshake(struct tls_conn *c)
 			    "handshake finished without a verified certificate");
 			return MTLS_ERR_TLS;
 		}
+		/*
+		 * wolfSSL keeps the handshake's secrets and random values
+		 * (5.5 KiB) for the connection's life when it was built with
+		 * post-handshake authentication and tickets; mtlsd uses
+		 * neither, and key updates work from the traffic secrets.
+		 */
+		wolfSSL_FreeArrays(c->ssl);
 		return 0;
 	}
 	if ((rc = conn_error(c, ret)) == MTLS_ERR_AGAIN)

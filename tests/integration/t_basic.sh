@@ -79,6 +79,25 @@ else
 fi
 sclient_close bob
 
+# --- TLS 1.3 key updates, asked for ("K") and not ("k"), midway through a
+# session: mtlsd keeps only the traffic secrets after the handshake, and
+# the data after each update must still come back.
+sclient_open ku "$P_ECHO" -tls1_3 -cert "$PKI/bob.crt" -key "$PKI/bob.key"
+ok=no
+if sclient_send ku "before-$token" && sclient_wait ku "before-$token" 10 &&
+    sclient_send ku K && sclient_send ku "after-K-$token" &&
+    sclient_wait ku "after-K-$token" 10 &&
+    sclient_send ku k && sclient_send ku "after-k-$token" &&
+    sclient_wait ku "after-k-$token" 10; then
+	ok=yes
+fi
+if [ "$ok" = yes ] && [ "$(grep -c KEYUPDATE "${SC_OUT[ku]}.err")" -eq 2 ]; then
+	pass tls13_key_update
+else
+	fail tls13_key_update "echo after key updates: $ok; s_client: $(tail -n 3 "${SC_OUT[ku]}.err")"
+fi
+sclient_close ku
+
 # --- node: 1 MiB of random bytes to the echo backend and back
 out=$(timeout 90 node "$TESTS/tls_client.js" 127.0.0.1 "$P_ECHO" \
     "$PKI/ca.crt" "$PKI/alice.crt" "$PKI/alice.key" 1048576 2>&1)
