@@ -227,6 +227,7 @@ main(int argc, char *argv[])
 		fatal("session table");
 	if ((d.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
 		fatal("eventfd");
+	srcports_init(&d.srcports);
 	priv_drop(cfg->user, cfg->group);
 	d.self_uid = geteuid();
 

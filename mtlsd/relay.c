@@ -224,6 +224,65 @@ conn_refuse(struct conn *c, enum tls_reason reason, const char *detail)
 }
 
 /*
+ * One attempt at a TCP upstream from the next source port (srcport.c):
+ * bind, publish the session under the address pair, connect.  -EAGAIN
+ * when that port or address pair is taken, so another port should be
+ * tried; the session is withdrawn again then.
+ */
+static int
+upstream_tcp_try(struct conn *c)
+{
+	const struct listener_config *lc = c->l->cfg;
+	struct sockaddr_storage src = c->l->upstream_src;
+	uint16_t port;
+	int fd, one = 1, err;
+
+	if ((port = srcports_next(&c->w->d->srcports,
+	    &c->w->srcport_cursor)) == 0)
+		return -EADDRNOTAVAIL;
+	if (src.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&src)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)&src)->sin_port = htons(port);
+	fd = socket(lc->upstream_addr.ss.ss_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -errno;
+	c->ufd = fd;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Lets bind take a port whose old connections are in TIME_WAIT;
+	 * connect still refuses a pair that is in use. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&src, c->l->upstream_src_len)
+	    == -1) {
+		err = errno;
+		goto fail;
+	}
+	if (netaddr_format((struct sockaddr *)&src, c->l->upstream_src_len,
+	    c->s.upstream_local, sizeof(c->s.upstream_local)) != 0) {
+		err = EINVAL;
+		goto fail;
+	}
+	c->s.since = time(NULL);
+	session_add(c->w->d->sessions, &c->s);
+	c->in_table = true;
+	if (connect(fd, (const struct sockaddr *)&lc->upstream_addr.ss,
+	    lc->upstream_addr.len) == -1 && errno != EINPROGRESS) {
+		err = errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	if (c->in_table) {
+		session_remove(c->w->d->sessions, &c->s);
+		c->in_table = false;
+	}
+	close(fd);
+	c->ufd = -1;
+	return err == EADDRINUSE || err == EADDRNOTAVAIL ? -EAGAIN : -err;
+}
+
+/*
  * Name our end of the upstream connection, publish the session, and only
  * then connect: the backend can accept (and ask mtlsd about the
  * connection) the moment connect() starts, so the session must already be
@@ -234,52 +293,40 @@ int
 conn_connect_upstream(struct conn *c)
 {
 	const struct listener_config *lc = c->l->cfg;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss), cl;
 	struct ucred cred;
 	struct stat st;
-	bool is_unix = lc->upstream_addr.ss.ss_family == AF_UNIX;
-	int fd, one = 1;
+	socklen_t cl;
+	int fd, rc, tries;
 
-	fd = socket(lc->upstream_addr.ss.ss_family,
-	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	netaddr_format((const struct sockaddr *)&lc->upstream_addr.ss,
+	    lc->upstream_addr.len, c->s.upstream, sizeof(c->s.upstream));
+	if (lc->upstream_addr.ss.ss_family != AF_UNIX) {
+		for (tries = 0; tries < SRCPORT_TRIES; tries++)
+			if ((rc = upstream_tcp_try(c)) != -EAGAIN)
+				return rc;
+		return -EADDRNOTAVAIL;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -errno;
 	c->ufd = fd;
-	if (is_unix) {
-		/* Unnamed: name our end by its inode, as /proc/PID/fd does. */
-		if (fstat(fd, &st) == -1)
-			return -errno;
-		snprintf(c->s.upstream_local, sizeof(c->s.upstream_local),
-		    "unix:socket:[%lu]", (unsigned long)st.st_ino);
-	} else {
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		/* The source address the kernel picks, with a fresh port. */
-		if (bind(fd, (const struct sockaddr *)&c->l->upstream_src,
-		    c->l->upstream_src_len) == -1 ||
-		    getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
-			return -errno;
-		if (netaddr_format((struct sockaddr *)&ss, sl,
-		    c->s.upstream_local, sizeof(c->s.upstream_local)) != 0)
-			return -EINVAL;
-	}
-	netaddr_format((const struct sockaddr *)&lc->upstream_addr.ss,
-	    lc->upstream_addr.len, c->s.upstream, sizeof(c->s.upstream));
+	/* Unnamed: name our end by its inode, as /proc/PID/fd does. */
+	if (fstat(fd, &st) == -1)
+		return -errno;
+	snprintf(c->s.upstream_local, sizeof(c->s.upstream_local),
+	    "unix:socket:[%lu]", (unsigned long)st.st_ino);
 	c->s.since = time(NULL);
 	session_add(c->w->d->sessions, &c->s);
 	c->in_table = true;
-
 	if (connect(fd, (const struct sockaddr *)&lc->upstream_addr.ss,
 	    lc->upstream_addr.len) == -1 && errno != EINPROGRESS)
 		return -errno;
-	if (is_unix) {
-		/* A unix connect completes at once: the kernel names the
-		 * backend's uid, the owner of the other end (query access). */
-		cl = sizeof(cred);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == -1)
-			return -errno;
-		session_set_backend_uid(c->w->d->sessions, &c->s, cred.uid);
-	}
+	/* A unix connect completes at once: the kernel names the backend's
+	 * uid, the owner of the other end (query access). */
+	cl = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == -1)
+		return -errno;
+	session_set_backend_uid(c->w->d->sessions, &c->s, cred.uid);
 	return 0;
 }
 
@@ -834,6 +881,7 @@ relay_start(struct mtlsd *d)
 		w = &workers[i];
 		w->d = d;
 		w->index = i;
+		w->srcport_cursor = srcports_cursor();
 		if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 			return MTLS_ERR_SYSTEM;
 		if ((w->lsrc = calloc(d->n_socks, sizeof(*w->lsrc))) == NULL)

@@ -95,6 +95,7 @@ struct worker {
 	struct ev_src	 ocspsrc;
 	pthread_mutex_t	 ocsp_lock;
 	struct ocsp_job	*ocsp_done;		/* answered, not yet taken */
+	uint32_t	 srcport_cursor;	/* srcports_next */
 	void		*buf_pool;		/* spare relay buffers, linked */
 	unsigned	 buf_pooled;
 };
