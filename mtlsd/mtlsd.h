@@ -19,18 +19,12 @@
 #include "identity.h"
 #include "mapping.h"
 #include "netaddr.h"
+#include "srcport.h"
 #include "tls.h"
 
 struct query_record;
 
 #define SESSION_ID_TEXT		33	/* 128 random bits as hex, plus NUL */
-
-/* Source ports for TCP upstreams (srcport.c). */
-#define SRCPORT_TRIES		64	/* ports tried for one connection */
-struct srcports {
-	uint16_t		 lo, hi;	/* ip_local_port_range */
-	uint8_t			 reserved[65536 / 8];
-};
 
 /* Counters shown by "mtlsctl stats"; updated lock-free by all threads. */
 struct stats {
@@ -131,12 +125,6 @@ struct mtlsd {
 	int			 stop_fd;	/* eventfd: readable when stopping */
 	struct srcports		 srcports;
 };
-
-/* srcport.c: explicit source ports for TCP upstreams (see there). */
-void		 srcports_init(struct srcports *sp);
-uint32_t	 srcports_cursor(void);
-/* The next port after *cursor that is not reserved, or 0. */
-uint16_t	 srcports_next(const struct srcports *sp, uint32_t *cursor);
 
 /* mtlsd.c */
 uint64_t	 now_ms(void);

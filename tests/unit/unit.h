@@ -16,6 +16,7 @@ void	 unit_register_bytes(void);
 void	 unit_register_mapping(void);
 void	 unit_register_proxyproto(void);
 void	 unit_register_x509(void);
+void	 unit_register_srcport(void);
 
 /*
  * Directory of the test PKI made by tests/pki/mkpki.py (environment

@@ -47,6 +47,7 @@ main(void)
 	unit_register_mapping();
 	unit_register_proxyproto();
 	unit_register_x509();
+	unit_register_srcport();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -18,13 +18,15 @@
  */
 #include <sys/random.h>
 
+#include <time.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-#include "mtlsd.h"
+#include "srcport.h"
 
 #define PORT_RANGE_FILE		"/proc/sys/net/ipv4/ip_local_port_range"
 #define RESERVED_PORTS_FILE	"/proc/sys/net/ipv4/ip_local_reserved_ports"
@@ -69,26 +71,37 @@ parse_reserved(struct srcports *sp, const char *text)
 	}
 }
 
-void
-srcports_init(struct srcports *sp)
+int
+srcports_parse(struct srcports *sp, const char *range, const char *reserved)
 {
-	char line[4096];
 	unsigned lo, hi;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->lo = DEFAULT_LO;
 	sp->hi = DEFAULT_HI;
-	if (read_line(PORT_RANGE_FILE, line, sizeof(line)) &&
-	    sscanf(line, "%u %u", &lo, &hi) == 2 && lo >= 1 && lo <= hi &&
-	    hi <= 65535) {
-		sp->lo = (uint16_t)lo;
-		sp->hi = (uint16_t)hi;
-	} else {
+	if (reserved != NULL)
+		parse_reserved(sp, reserved);
+	if (range == NULL || sscanf(range, "%u %u", &lo, &hi) != 2 ||
+	    lo < 1 || lo > hi || hi > 65535)
+		return -1;
+	sp->lo = (uint16_t)lo;
+	sp->hi = (uint16_t)hi;
+	return 0;
+}
+
+void
+srcports_init(struct srcports *sp)
+{
+	char range[256], reserved[4096];
+	bool have_range, have_reserved;
+
+	have_range = read_line(PORT_RANGE_FILE, range, sizeof(range));
+	have_reserved = read_line(RESERVED_PORTS_FILE, reserved,
+	    sizeof(reserved));
+	if (srcports_parse(sp, have_range ? range : NULL,
+	    have_reserved ? reserved : NULL) != 0)
 		log_warnx("cannot read %s: upstream source ports from %u to %u",
 		    PORT_RANGE_FILE, DEFAULT_LO, DEFAULT_HI);
-	}
-	if (read_line(RESERVED_PORTS_FILE, line, sizeof(line)))
-		parse_reserved(sp, line);
 }
 
 uint32_t
@@ -98,7 +111,7 @@ srcports_cursor(void)
 
 	/* Each worker starts somewhere else in the range. */
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
-		r = (uint32_t)now_ms();
+		r = (uint32_t)time(NULL);
 	return r;
 }
 
