@@ -26,10 +26,19 @@ W=$P.src
 # x86-64 assembly P-256/P-384/P-521 and RSA/DH 2048-4096 code; --enable-sp-math-all
 # keeps every other key size working.  Static only, PIC because it ends up in a PIE.
 TUNED="--enable-intelasm --enable-aesni --enable-sp --enable-sp-asm --enable-sp-math-all --enable-static --disable-shared"
+# The distribution turns on the full OpenSSL compatibility layer (OPENSSL_ALL) for
+# the other programs it serves (nginx, lighttpd, OpenVPN, Qt, ...).  With it every
+# connection keeps the peer's public key a second time as an EVP_PKEY with 4096-bit
+# big numbers: 18 KiB a connection and 6% of a handshake.  mtlsd needs the
+# OpenSSL-extra API only, so those integrations are switched off.  So are
+# post-handshake authentication (it keeps the handshake hashes and messages of
+# every connection, 3 KiB), DTLS and QUIC, which mtlsd has no use for.
+TUNED="$TUNED --disable-postauth --disable-dtls --disable-dtls13 --disable-dtlscid --disable-mcast --disable-srtp --disable-sctp --disable-quic --disable-opensslall --disable-nginx --disable-lighty --disable-openvpn --disable-asio --disable-libwebsockets --disable-qt --disable-openssh --disable-haproxy --disable-stunnel --disable-wpas --disable-signal --disable-fortress --disable-apachehttpd --disable-bind --disable-curl --disable-krb --disable-net-snmp --disable-ntp --disable-openresty --disable-chrony --disable-openldap --disable-rsyslog --disable-strongswan --disable-bump --disable-smime --disable-wolfclu --disable-wpas-dpp --disable-ffmpeg"
 # WOLFSSL_GETRANDOM seeds each random generator with one getrandom() call
 # instead of opening, reading and closing /dev/urandom: a TLS server makes
-# several generators per handshake.  The hardening flags are Debian's own.
-TUNED_CFLAGS="-O2 -g -fPIC -DWOLFSSL_GETRANDOM -D_FORTIFY_SOURCE=2 -fstack-protector-strong"
+# several generators per handshake.  HAVE_EX_DATA, which OPENSSL_ALL used to bring,
+# lets mtlsd's verify callback find its connection.  The hardening flags are Debian's own.
+TUNED_CFLAGS="-O2 -g -fPIC -DHAVE_EX_DATA -DWOLFSSL_GETRANDOM -D_FORTIFY_SOURCE=2 -fstack-protector-strong"
 # Settings the distribution's flags force on that cost memory on every
 # connection and that mtlsd does not use: SESSION_CERTS keeps a copy of the
 # peer's chain in fixed 2 KiB slots (9 of them) in each connection's session
@@ -181,6 +190,7 @@ echo "$me: configure $DISTRO $TUNED CFLAGS='$TUNED_CFLAGS'"
 for d in WOLFSSL_AESNI USE_INTEL_SPEEDUP WOLFSSL_HAVE_SP_ECC WOLFSSL_SP_X86_64_ASM WOLFSSL_SP_MATH_ALL; do
 	grep -q "^#define $d\$" wolfssl/options.h || die "configure did not enable $d"
 done
+grep -q '^#define OPENSSL_ALL$' wolfssl/options.h && die "configure kept OPENSSL_ALL on (another option turned it on)"
 # Drop TUNED_DROP from the compiler flags configure chose and from the options.h
 # that programs include, so library and programs agree on the structures.
 for d in $TUNED_DROP; do
