@@ -90,6 +90,8 @@ FORCE:
 
 ifneq ($(WOLFSSL_PC),)
 $(WOLFSSL_PC):
+	@packaging/deps.sh --tuned --check >/dev/null 2>&1 || \
+	    packaging/deps.sh --tuned
 	packaging/wolfssl-tuned.sh $(WOLFSSL_PREFIX)
 endif
 
@@ -143,11 +145,14 @@ BENCH_PROGS := tests/bench/loadgen tests/bench/echo tests/bench/cryptobound \
 	       tests/bench/authbench
 bench-progs: $(BENCH_PROGS)
 
-tests/bench/loadgen tests/bench/cryptobound: %: %.o
+tests/bench/loadgen: tests/bench/loadgen.o tests/bench/benchnet.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(WOLFSSL_LIBS) -lm
+
+tests/bench/cryptobound: tests/bench/cryptobound.o
 	$(CC) $(LDFLAGS) -o $@ $< $(WOLFSSL_LIBS) -lm
 
-tests/bench/echo: tests/bench/echo.o
-	$(CC) $(LDFLAGS) -o $@ $<
+tests/bench/echo: tests/bench/echo.o tests/bench/benchnet.o
+	$(CC) $(LDFLAGS) -o $@ $^
 
 tests/bench/authbench: tests/bench/authbench.o $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(PAMTEST_LIBS) -lpam -lpthread

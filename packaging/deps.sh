@@ -1,23 +1,26 @@
 #!/bin/sh
 # Install the build and test dependencies of mtls-pam.
 #
-#   packaging/deps.sh [--bench] [--check]
+#   packaging/deps.sh [--tuned] [--bench] [--check]
 #
 # With --check, only report whether everything is present (exit 0) or not (exit 1).
 # Otherwise install what is missing with apt (Debian/Ubuntu) or dnf (Fedora/RHEL).
-# With --bench, also what `make bench` needs: the peers it measures mtlsd
-# against (stunnel, nginx with its stream module; haproxy is already a test
-# dependency) and the tools that rebuild wolfSSL from its source package.
+# With --tuned, also the tools that rebuild wolfSSL from its source package
+# (`make WOLFSSL=tuned`, packaging/wolfssl-tuned.sh).  With --bench, those and
+# what `make bench` needs besides: the peers it measures mtlsd against
+# (stunnel, nginx with its stream module; haproxy is already a test dependency).
 # Needs root (or sudo) to install.
 set -eu
 
 BENCH=0
+TUNED=0
 CHECK=0
 for arg in "$@"; do
 	case $arg in
-	--bench) BENCH=1 ;;
+	--tuned) TUNED=1 ;;
+	--bench) BENCH=1 TUNED=1 ;;
 	--check) CHECK=1 ;;
-	*) echo "usage: packaging/deps.sh [--bench] [--check]" >&2; exit 2 ;;
+	*) echo "usage: packaging/deps.sh [--tuned] [--bench] [--check]" >&2; exit 2 ;;
 	esac
 done
 
@@ -33,11 +36,13 @@ DNF_PACKAGES="gcc make pkgconf-pkg-config wolfssl-devel libconfig-devel pam-deve
 CUnit-devel pam_wrapper libpamtest-devel openssl curl nodejs python3 \
 python3-cryptography procps-ng iproute openssh-clients openssh-server valgrind pamtester mandoc haproxy"
 
+if [ "$TUNED" -eq 1 ]; then
+	APT_PACKAGES="$APT_PACKAGES dpkg-dev autoconf automake libtool"
+	DNF_PACKAGES="$DNF_PACKAGES dnf-plugins-core rpm cpio autoconf automake libtool"
+fi
 if [ "$BENCH" -eq 1 ]; then
-	APT_PACKAGES="$APT_PACKAGES stunnel4 nginx-light libnginx-mod-stream \
-dpkg-dev autoconf automake libtool"
-	DNF_PACKAGES="$DNF_PACKAGES stunnel nginx nginx-mod-stream \
-dnf-plugins-core rpm cpio autoconf automake libtool"
+	APT_PACKAGES="$APT_PACKAGES stunnel4 nginx-light libnginx-mod-stream"
+	DNF_PACKAGES="$DNF_PACKAGES stunnel nginx nginx-mod-stream"
 fi
 
 # nginx's stream module, wherever the distribution puts it.
@@ -64,16 +69,21 @@ missing() {
 	[ -x /usr/sbin/sshd ] || { echo "missing /usr/sbin/sshd (openssh-server)"; return 0; }
 	command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { echo "missing command: haproxy"; return 0; }
 	pam_wrapper_lib >/dev/null || { echo "missing libpam_wrapper.so"; return 0; }
-	if [ "$BENCH" -eq 1 ]; then
-		for tool in stunnel nginx autoreconf libtoolize; do
-			command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
-			    { echo "missing command: $tool"; return 0; }
+	if [ "$TUNED" -eq 1 ]; then
+		for tool in autoreconf libtoolize; do
+			command -v "$tool" >/dev/null 2>&1 || { echo "missing command: $tool"; return 0; }
 		done
-		nginx_stream_module || { echo "missing nginx stream module"; return 0; }
 		if command -v apt-get >/dev/null 2>&1; then
 			command -v dpkg-source >/dev/null 2>&1 ||
 			    { echo "missing command: dpkg-source"; return 0; }
 		fi
+	fi
+	if [ "$BENCH" -eq 1 ]; then
+		for tool in stunnel nginx; do
+			command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
+			    { echo "missing command: $tool"; return 0; }
+		done
+		nginx_stream_module || { echo "missing nginx stream module"; return 0; }
 	fi
 	return 1
 }
