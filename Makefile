@@ -132,7 +132,8 @@ tests/pam/test_pam: $(PAMTEST_OBJ) $(LIBCOMMON)
 	    -lpam -ldl
 
 check: deps
-	$(MAKE) $(BINS) $(PAM_MODULE) tests/unit/unit_tests tests/pam/test_pam
+	$(MAKE) $(BINS) $(PAM_MODULE) tests/unit/unit_tests tests/pam/test_pam \
+	    tests/bench/loadgen tests/bench/echo tests/bench/cryptobound
 	tests/run-tests.sh
 
 demo: deps
