@@ -44,7 +44,11 @@ mtlsd_reload_audit(struct mtlsd *d, const char *trigger, uint64_t *serial,
 	struct logfmt lf;
 	int rc;
 
+	sdnotify_reloading(&d->notify);
 	rc = mtlsd_reload(d, serial, err, errsize);
+	/* A failed reload keeps the old configuration serving: ready again. */
+	sdnotify_send(&d->notify, rc == 0 ? "READY=1\nSTATUS=serving" :
+	    "READY=1\nSTATUS=serving; the last reload failed (see the log)");
 	atomic_fetch_add(rc == 0 ? &d->stats.reloads :
 	    &d->stats.reload_failures, 1);
 	logfmt_init(&lf, "reload");
@@ -214,6 +218,9 @@ main(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (sdnotify_open(&d.notify, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+
 	/* As root: listeners, keys, query socket.  Then drop, once. */
 	pthread_mutex_init(&d.gen_lock, NULL);
 	pthread_mutex_init(&d.reload_lock, NULL);
@@ -254,6 +261,7 @@ main(int argc, char *argv[])
 	logfmt_str(&lf, "query", cfg->query_socket);
 	logfmt_emit(&lf, LOGLVL_NOTICE);
 	detach_done(ready_fd);
+	sdnotify_send(&d.notify, "READY=1\nSTATUS=serving");
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -271,6 +279,7 @@ main(int argc, char *argv[])
 	logfmt_init(&lf, "stopping");
 	logfmt_str(&lf, "signal", sig == SIGTERM ? "TERM" : "INT");
 	logfmt_emit(&lf, LOGLVL_NOTICE);
+	sdnotify_send(&d.notify, "STOPPING=1");
 	/* Workers and the query thread all watch stop_fd. */
 	if (eventfd_write(d.stop_fd, 1) == -1)
 		fatal("eventfd_write");
@@ -289,6 +298,7 @@ main(int argc, char *argv[])
 	free(d.socks);
 	session_table_free(d.sessions);
 	close(d.stop_fd);
+	sdnotify_close(&d.notify);
 	config_ref_release(d.boot);
 	tls_thread_cleanup();
 	tls_global_cleanup();

@@ -16,6 +16,7 @@
 
 #include "bytes.h"
 #include "config.h"
+#include "sdnotify.h"
 #include "identity.h"
 #include "mapping.h"
 #include "netaddr.h"
@@ -124,6 +125,7 @@ struct mtlsd {
 	int			 workers;
 	int			 stop_fd;	/* eventfd: readable when stopping */
 	struct srcports		 srcports;
+	struct sdnotify		 notify;	/* systemd's, when it started us */
 };
 
 /* mtlsd.c */

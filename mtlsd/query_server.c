@@ -114,7 +114,8 @@ query_open(struct mtlsd *d, char *err, size_t errsize)
 	struct group gr, *grp = NULL;
 	char buf[16384];
 	mode_t old;
-	int fd, rc;
+	int fd, rc, bound, saved_errno;
+	bool root;
 
 	if (getgrnam_r(d->boot->cfg.query_group, &gr, buf, sizeof(buf), &grp) != 0 ||
 	    grp == NULL) {
@@ -149,15 +150,33 @@ query_open(struct mtlsd *d, char *err, size_t errsize)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
 		goto fail;
-	/* Never a moment where the socket is open to everyone. */
+	/*
+	 * Never a moment where the socket is open to everyone.  As root, the
+	 * file is made with query.group as our effective group, so it has
+	 * that group from the start and needs no chown (nor CAP_CHOWN, which
+	 * the systemd unit does not grant).
+	 */
 	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	root = geteuid() == 0;
+	if (root && setegid(d->query_gid) == -1) {
 		umask(old);
 		close(fd);
 		goto fail;
 	}
+	bound = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved_errno = errno;
+	if (root && setegid(0) == -1)
+		fatal("setegid(0) after creating the query socket");
 	umask(old);
-	if ((geteuid() == 0 && chown(path, 0, d->query_gid) == -1) ||
+	if (bound == -1) {
+		close(fd);
+		errno = saved_errno;
+		goto fail;
+	}
+	/* A set-group-ID directory gives its own group: then chown. */
+	if (stat(path, &st) == -1 ||
+	    (root && st.st_gid != d->query_gid &&
+	    chown(path, 0, d->query_gid) == -1) ||
 	    chmod(path, (mode_t)d->boot->cfg.query_mode) == -1 ||
 	    listen(fd, SOMAXCONN) == -1) {
 		close(fd);
