@@ -257,7 +257,8 @@ main(int argc, char *argv[])
 	logfmt_int(&lf, "pid", getpid());
 	logfmt_int(&lf, "workers", d.workers);
 	for (i = 0; i < d.n_socks; i++)
-		logfmt_str(&lf, "listen", d.socks[i].text);
+		logfmt_str(&lf, d.socks[i].from_systemd ? "listen_systemd" :
+		    "listen", d.socks[i].text);
 	logfmt_str(&lf, "query", cfg->query_socket);
 	logfmt_emit(&lf, LOGLVL_NOTICE);
 	detach_done(ready_fd);

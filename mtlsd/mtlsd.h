@@ -49,6 +49,7 @@ struct listen_socket {
 	struct netaddr		 addr;
 	char			 text[NETADDR_TEXT_MAX];
 	atomic_int		 active;	/* for max_connections */
+	bool			 from_systemd;	/* socket activation */
 };
 
 /* A loaded configuration, shared by the generations built from it. */

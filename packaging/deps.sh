@@ -27,14 +27,17 @@ done
 # pkg-config modules the build links against.
 PC_MODULES="wolfssl libconfig pam cunit libpamtest"
 # Commands the build and the tests run.
-TOOLS="cc make pkg-config openssl curl node python3 ssh valgrind pamtester mandoc"
+TOOLS="cc make pkg-config openssl curl node python3 ssh valgrind pamtester mandoc \
+systemd-analyze systemd-socket-activate"
 
 APT_PACKAGES="build-essential pkg-config libwolfssl-dev libconfig-dev libpam0g-dev \
 libcunit1-dev libpam-wrapper libpamtest0-dev openssl curl nodejs python3 \
-python3-cryptography procps iproute2 openssh-client openssh-server valgrind pamtester mandoc haproxy"
+python3-cryptography procps iproute2 openssh-client openssh-server valgrind pamtester mandoc haproxy \
+systemd"
 DNF_PACKAGES="gcc make pkgconf-pkg-config wolfssl-devel libconfig-devel pam-devel \
 CUnit-devel pam_wrapper libpamtest-devel openssl curl nodejs python3 \
-python3-cryptography procps-ng iproute openssh-clients openssh-server valgrind pamtester mandoc haproxy"
+python3-cryptography procps-ng iproute openssh-clients openssh-server valgrind pamtester mandoc haproxy \
+systemd"
 
 if [ "$TUNED" -eq 1 ]; then
 	APT_PACKAGES="$APT_PACKAGES dpkg-dev autoconf automake libtool"

@@ -8,8 +8,12 @@
 #     socket address stops start-up with an error;
 #   - as root, the query socket is created with query.group and query.mode
 #     (the unit grants no CAP_CHOWN);
-#   - etc/systemd/mtlsd.service passes `systemd-analyze verify` and
-#     `systemd-analyze security --offline=yes` rates it 2.0 or lower.
+#   - socket activation: a listener takes the socket systemd passes for its
+#     address (others bind their own), and a passed socket no listener
+#     claims stops start-up;
+#   - etc/systemd/mtlsd.service and mtlsd.socket pass `systemd-analyze
+#     verify`, and `systemd-analyze security --offline=yes` rates the
+#     service 2.0 or lower.
 # shellcheck source=tests/integration/lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 require_built
@@ -123,6 +127,50 @@ else
 	fail notify_socket_invalid "exit $rc: $out"
 fi
 
+# --- socket activation: systemd-socket-activate binds the port, waits for
+# the first connection and execs mtlsd with the socket as descriptor 3,
+# the way systemd starts mtlsd.service from mtlsd.socket.
+if ! command -v systemd-socket-activate >/dev/null 2>&1; then
+	skip socket_activation "systemd-socket-activate not installed"
+	skip socket_activation_mismatch "systemd-socket-activate not installed"
+else
+	P_SA=$(free_port)
+	P_OWN=$(free_port)
+	add_listener passed "127.0.0.1:$P_SA" "127.0.0.1:$B_ECHO"
+	add_listener own "127.0.0.1:$P_OWN" "127.0.0.1:$B_ECHO"
+	write_conf "$LOGDIR/mtlsd-sa.conf"
+	systemd-socket-activate -l "127.0.0.1:$P_SA" "$MTLSD" -f -d \
+	    -c "$LOGDIR/mtlsd-sa.conf" >"$LOGDIR/mtlsd-sa.log" 2>&1 &
+	SA_PID=$!
+	track_pid "$SA_PID"
+	sleep 0.3
+	# The first connection starts mtlsd, which then serves it.
+	if node_echo alice alice "$P_SA" 1000 &&
+	    grep -q "event=ready.*listen_systemd=127.0.0.1:$P_SA" \
+	    "$LOGDIR/mtlsd-sa.log" && node_echo alice alice "$P_OWN" 1000; then
+		pass socket_activation
+	else
+		fail socket_activation "$(tail -n 3 "$LOGDIR/mtlsd-sa.log" | tr '\n' ' ')"
+	fi
+	stop_pid "$SA_PID"
+
+	# A passed socket that no listener claims: refuse to start.
+	P_ODD=$(free_port)
+	systemd-socket-activate -l "127.0.0.1:$P_ODD" "$MTLSD" -f -d \
+	    -c "$LOGDIR/mtlsd-sa.conf" >"$LOGDIR/mtlsd-sa-odd.log" 2>&1 &
+	SA_PID=$!
+	track_pid "$SA_PID"
+	sleep 0.3
+	(exec 3<>"/dev/tcp/127.0.0.1/$P_ODD") 2>/dev/null
+	if wait_gone "$SA_PID" 10 && grep -q "127.0.0.1:$P_ODD (descriptor 3) matches no listener" \
+	    "$LOGDIR/mtlsd-sa-odd.log"; then
+		pass socket_activation_mismatch
+	else
+		fail socket_activation_mismatch "$(tail -n 3 "$LOGDIR/mtlsd-sa-odd.log" | tr '\n' ' ')"
+	fi
+	stop_pid "$SA_PID"
+fi
+
 # --- the unit
 if ! command -v systemd-analyze >/dev/null 2>&1; then
 	skip unit_verify "systemd-analyze not installed"
@@ -135,8 +183,9 @@ mkdir -p "$RUNDIR/man/man5" "$RUNDIR/man/man8"
 cp "$MTLS_TOP"/mtlsd/*.5 "$RUNDIR/man/man5/"
 cp "$MTLS_TOP"/mtlsd/*.8 "$RUNDIR/man/man8/"
 sed "s|/usr/sbin/mtlsd|$MTLSD|g" "$UNIT" >"$RUNDIR/mtlsd.service"
+cp "$MTLS_TOP/etc/systemd/mtlsd.socket" "$RUNDIR/mtlsd.socket"
 if out=$(MANPATH=$RUNDIR/man systemd-analyze verify \
-    "$RUNDIR/mtlsd.service" 2>&1) && [ -z "$out" ]; then
+    "$RUNDIR/mtlsd.service" "$RUNDIR/mtlsd.socket" 2>&1) && [ -z "$out" ]; then
 	pass unit_verify
 else
 	fail unit_verify "systemd-analyze verify: $out"
