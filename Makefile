@@ -74,7 +74,7 @@ PAM_SRC    := $(wildcard pam_mtls/*.c) common/query.c common/netaddr.c \
 PAM_OBJ    := $(PAM_SRC:.c=.pic.o)
 PAM_MODULE := pam_mtls/pam_mtls.so
 
-.PHONY: all check demo deps deps-bench asan bench bench-progs clean install \
+.PHONY: all check demo deps deps-bench asan bench bench-progs clean install uninstall \
 	FORCE
 all: $(BINS) $(PAM_MODULE)
 
@@ -171,6 +171,26 @@ bench: deps-bench
 # Debian, /usr/lib64/security on Fedora; override with PAM_MODULE_DIR=.
 PAM_MODULE_DIR ?= $(shell $(PKG_CONFIG) --variable=libdir pam 2>/dev/null)/security
 
+# systemd's directories, from its pkg-config file when it has one.
+SYSCONFDIR ?= /etc
+SYSTEMD_UNIT_DIR ?= $(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir \
+	systemd 2>/dev/null),/lib/systemd/system)
+SYSUSERS_DIR ?= $(or $(shell $(PKG_CONFIG) --variable=sysusersdir systemd \
+	2>/dev/null),/usr/lib/sysusers.d)
+TMPFILES_DIR ?= $(or $(shell $(PKG_CONFIG) --variable=tmpfilesdir systemd \
+	2>/dev/null),/usr/lib/tmpfiles.d)
+DOC_DIR ?= $(PREFIX)/share/doc/mtls-pam
+
+# Everything install puts in place, for uninstall.
+INSTALLED = $(PREFIX)/sbin/mtlsd $(PREFIX)/bin/mtlsctl \
+	$(PREFIX)/share/man/man5/mtlsd.conf.5 \
+	$(PREFIX)/share/man/man8/mtlsd.8 $(PREFIX)/share/man/man8/mtlsctl.8 \
+	$(PREFIX)/share/man/man8/pam_mtls.8 $(PAM_MODULE_DIR)/pam_mtls.so \
+	$(SYSTEMD_UNIT_DIR)/mtlsd.service $(SYSTEMD_UNIT_DIR)/mtlsd.socket \
+	$(SYSUSERS_DIR)/mtls-pam.conf $(TMPFILES_DIR)/mtls-pam.conf \
+	$(DOC_DIR)/examples/pam.d/mtls-sshd $(DOC_DIR)/examples/pam.d/mtls-service \
+	$(DOC_DIR)/examples/mtlsd.conf
+
 install: $(BINS) $(PAM_MODULE)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 mtlsd/mtlsd $(DESTDIR)$(PREFIX)/sbin/mtlsd
@@ -182,6 +202,38 @@ install: $(BINS) $(PAM_MODULE)
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -d $(DESTDIR)$(PAM_MODULE_DIR)
 	install -m 0644 $(PAM_MODULE) $(DESTDIR)$(PAM_MODULE_DIR)/pam_mtls.so
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)$(SYSUSERS_DIR) \
+	    $(DESTDIR)$(TMPFILES_DIR) $(DESTDIR)$(DOC_DIR)/examples/pam.d
+	sed 's|/usr/sbin/mtlsd|$(PREFIX)/sbin/mtlsd|g; s|/etc/mtls/|$(SYSCONFDIR)/mtls/|g' \
+	    etc/systemd/mtlsd.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/mtlsd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/mtlsd.service
+	install -m 0644 etc/systemd/mtlsd.socket $(DESTDIR)$(SYSTEMD_UNIT_DIR)/
+	install -m 0644 etc/sysusers.d/mtls-pam.conf $(DESTDIR)$(SYSUSERS_DIR)/
+	install -m 0644 etc/tmpfiles.d/mtls-pam.conf $(DESTDIR)$(TMPFILES_DIR)/
+	install -m 0644 etc/pam.d/mtls-sshd etc/pam.d/mtls-service \
+	    $(DESTDIR)$(DOC_DIR)/examples/pam.d/
+	install -m 0644 etc/mtlsd.conf $(DESTDIR)$(DOC_DIR)/examples/
+	@# The configuration: never over an administrator's own.
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/mtls
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mtls/mtlsd.conf ]; then \
+		echo "install: kept the existing $(DESTDIR)$(SYSCONFDIR)/mtls/mtlsd.conf (example in $(DOC_DIR)/examples)"; \
+	else \
+		echo "install -m 0640 etc/mtlsd.conf $(DESTDIR)$(SYSCONFDIR)/mtls/mtlsd.conf"; \
+		install -m 0640 etc/mtlsd.conf $(DESTDIR)$(SYSCONFDIR)/mtls/mtlsd.conf; \
+	fi
+
+# Removes what install put in place; a configuration that differs from the
+# example is the administrator's and stays.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@conf=$(DESTDIR)$(SYSCONFDIR)/mtls/mtlsd.conf; \
+	if [ -e "$$conf" ] && cmp -s "$$conf" etc/mtlsd.conf; then \
+		rm -f "$$conf"; rmdir "$$(dirname "$$conf")" 2>/dev/null || :; \
+	elif [ -e "$$conf" ]; then \
+		echo "uninstall: kept $$conf (changed since it was installed)"; \
+	fi
+	-rmdir $(DESTDIR)$(DOC_DIR)/examples/pam.d $(DESTDIR)$(DOC_DIR)/examples \
+	    $(DESTDIR)$(DOC_DIR) 2>/dev/null
 
 clean:
 	rm -f common/*.o mtlsd/*.o pam_mtls/*.o tests/unit/*.o tests/pam/*.o \
