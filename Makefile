@@ -74,7 +74,8 @@ PAM_SRC    := $(wildcard pam_mtls/*.c) common/query.c common/netaddr.c \
 PAM_OBJ    := $(PAM_SRC:.c=.pic.o)
 PAM_MODULE := pam_mtls/pam_mtls.so
 
-.PHONY: all check demo deps deps-bench asan bench bench-progs clean install uninstall \
+.PHONY: all check demo deps deps-bench deps-package asan bench bench-progs clean install uninstall \
+	deb rpm \
 	FORCE
 all: $(BINS) $(PAM_MODULE)
 
@@ -131,7 +132,7 @@ tests/pam/test_pam: $(PAMTEST_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(PAMTEST_OBJ) $(LIBCOMMON) $(PAMTEST_LIBS) \
 	    -lpam -ldl
 
-check: deps
+check: deps deps-package
 	$(MAKE) $(BINS) $(PAM_MODULE) tests/unit/unit_tests tests/pam/test_pam \
 	    tests/bench/loadgen tests/bench/echo tests/bench/cryptobound
 	tests/run-tests.sh
@@ -222,6 +223,25 @@ install: $(BINS) $(PAM_MODULE)
 		install -m 0640 etc/mtlsd.conf $(DESTDIR)$(SYSCONFDIR)/mtls/mtlsd.conf; \
 	fi
 
+# Packages, built from a copy of the tracked sources in build/deb and
+# build/rpm; both fail on lintian's or rpmlint's errors.
+VERSION = 0.1.0
+deps-package:
+	@packaging/deps.sh --package --check >/dev/null 2>&1 || \
+	    packaging/deps.sh --package
+
+deb: deps-package
+	rm -rf build/deb
+	mkdir -p build/deb/mtls-pam-$(VERSION)
+	git ls-files --cached --others --exclude-standard | grep -v '^build/' | \
+	    tar -cf - -T - | tar -xf - -C build/deb/mtls-pam-$(VERSION)
+	cp -r packaging/debian build/deb/mtls-pam-$(VERSION)/debian
+	cd build/deb/mtls-pam-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error build/deb/*.changes
+
+rpm: deps-package
+	packaging/rpm/build.sh $(VERSION)
+
 # Removes what install put in place; a configuration that differs from the
 # example is the administrator's and stays.
 uninstall:
@@ -239,4 +259,4 @@ clean:
 	rm -f common/*.o mtlsd/*.o pam_mtls/*.o tests/unit/*.o tests/pam/*.o \
 	    $(LIBCOMMON) $(BINS) $(PAM_MODULE) tests/unit/unit_tests \
 	    tests/pam/test_pam tests/bench/*.o $(BENCH_PROGS)
-	rm -rf build/bench build/wolfssl-variant
+	rm -rf build/bench build/wolfssl-variant build/deb build/rpm

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the build and test dependencies of mtls-pam.
 #
-#   packaging/deps.sh [--tuned] [--bench] [--check]
+#   packaging/deps.sh [--tuned] [--bench] [--package] [--check]
 #
 # With --check, only report whether everything is present (exit 0) or not (exit 1).
 # Otherwise install what is missing with apt (Debian/Ubuntu) or dnf (Fedora/RHEL).
@@ -9,18 +9,22 @@
 # (`make WOLFSSL=tuned`, packaging/wolfssl-tuned.sh).  With --bench, those and
 # what `make bench` needs besides: the peers it measures mtlsd against
 # (stunnel, nginx with its stream module; haproxy is already a test dependency).
+# With --package, what `make deb` and `make rpm` need (debhelper, lintian,
+# rpmbuild, rpmlint).
 # Needs root (or sudo) to install.
 set -eu
 
 BENCH=0
 TUNED=0
+PACKAGE=0
 CHECK=0
 for arg in "$@"; do
 	case $arg in
 	--tuned) TUNED=1 ;;
 	--bench) BENCH=1 TUNED=1 ;;
+	--package) PACKAGE=1 ;;
 	--check) CHECK=1 ;;
-	*) echo "usage: packaging/deps.sh [--tuned] [--bench] [--check]" >&2; exit 2 ;;
+	*) echo "usage: packaging/deps.sh [--tuned] [--bench] [--package] [--check]" >&2; exit 2 ;;
 	esac
 done
 
@@ -42,6 +46,10 @@ systemd"
 if [ "$TUNED" -eq 1 ]; then
 	APT_PACKAGES="$APT_PACKAGES dpkg-dev autoconf automake libtool"
 	DNF_PACKAGES="$DNF_PACKAGES dnf-plugins-core rpm cpio autoconf automake libtool"
+fi
+if [ "$PACKAGE" -eq 1 ]; then
+	APT_PACKAGES="$APT_PACKAGES dpkg-dev debhelper fakeroot lintian rpm rpmlint"
+	DNF_PACKAGES="$DNF_PACKAGES rpm-build rpmlint systemd-rpm-macros"
 fi
 if [ "$BENCH" -eq 1 ]; then
 	APT_PACKAGES="$APT_PACKAGES stunnel4 nginx-light libnginx-mod-stream"
@@ -79,6 +87,17 @@ missing() {
 		if command -v apt-get >/dev/null 2>&1; then
 			command -v dpkg-source >/dev/null 2>&1 ||
 			    { echo "missing command: dpkg-source"; return 0; }
+		fi
+	fi
+	if [ "$PACKAGE" -eq 1 ]; then
+		for tool in rpmbuild rpmlint; do
+			command -v "$tool" >/dev/null 2>&1 || { echo "missing command: $tool"; return 0; }
+		done
+		if command -v apt-get >/dev/null 2>&1; then
+			for tool in dpkg-buildpackage dh lintian fakeroot; do
+				command -v "$tool" >/dev/null 2>&1 ||
+				    { echo "missing command: $tool"; return 0; }
+			done
 		fi
 	fi
 	if [ "$BENCH" -eq 1 ]; then
